@@ -1,0 +1,88 @@
+import { VeilError } from './errors.js'
+import { type Address, isAddress } from './hex.js'
+
+/** Addresses of the ledger contracts. Later issues add more (token, staking, ...). */
+export interface LedgerAddresses {
+  registry: Address
+  contracts: Address
+  commands: Address
+}
+
+export interface NetworkWorker {
+  url: string
+  address: Address
+}
+
+export interface NetworkKms {
+  url: string
+  address?: Address
+}
+
+/**
+ * `network.json`: everything a client, worker or CLI needs to find a Veil network. Written by
+ * `veil dev` once the network is ready; hand-written for public networks.
+ */
+export interface NetworkFile {
+  /** Format version of this file. */
+  version: 1
+  chainId: number
+  rpcUrl: string
+  /** WebSocket JSON-RPC endpoint, when the node offers one. */
+  wsUrl?: string
+  /** True when the ledger accepts simulated (development) attestation. */
+  devMode: boolean
+  /** Block in which the ledger was deployed: followers start reading events here. */
+  deployBlock: number
+  contracts: LedgerAddresses
+  kms: NetworkKms | null
+  workers: NetworkWorker[]
+}
+
+const LEDGER_KEYS = ['registry', 'contracts', 'commands'] as const
+
+/**
+ * Validates a parsed `network.json`. Throws a `VeilError` (code `NETWORK_FILE_INVALID`) naming the
+ * first field that is wrong; `source` names the file in the message.
+ */
+export function parseNetworkFile(value: unknown, source = 'network.json'): NetworkFile {
+  const fail = (field: string, expected: string): never => {
+    throw new VeilError(`${source} is not a valid Veil network file`, {
+      code: 'NETWORK_FILE_INVALID',
+      details: `field "${field}" must be ${expected}`,
+      hint: 'regenerate it with `veil dev` (or `veil dev --reset` to start from scratch), or fix the field by hand',
+    })
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('(root)', 'an object')
+  const v = value as Record<string, unknown>
+  if (v.version !== 1) fail('version', '1')
+  if (!Number.isSafeInteger(v.chainId) || (v.chainId as number) <= 0) fail('chainId', 'a positive integer')
+  if (!isUrl(v.rpcUrl, ['http:', 'https:'])) fail('rpcUrl', 'an http(s) URL')
+  if (v.wsUrl !== undefined && !isUrl(v.wsUrl, ['ws:', 'wss:'])) fail('wsUrl', 'a ws(s) URL')
+  if (typeof v.devMode !== 'boolean') fail('devMode', 'true or false')
+  if (!Number.isSafeInteger(v.deployBlock) || (v.deployBlock as number) < 0) fail('deployBlock', 'a block number')
+  const contracts = v.contracts as Record<string, unknown> | undefined
+  if (typeof contracts !== 'object' || contracts === null) fail('contracts', 'an object of addresses')
+  for (const key of LEDGER_KEYS) {
+    if (!isAddress(contracts?.[key])) fail(`contracts.${key}`, 'a 0x-prefixed 20-byte address')
+  }
+  if (v.kms !== null) {
+    const kms = v.kms as Record<string, unknown> | undefined
+    if (typeof kms !== 'object' || !isUrl(kms?.url, ['http:', 'https:'])) fail('kms', 'null or { url }')
+  }
+  if (!Array.isArray(v.workers)) fail('workers', 'an array')
+  ;(v.workers as unknown[]).forEach((worker, i) => {
+    const w = worker as Record<string, unknown> | null
+    if (!isUrl(w?.url, ['http:', 'https:'])) fail(`workers[${i}].url`, 'an http(s) URL')
+    if (!isAddress(w?.address)) fail(`workers[${i}].address`, 'a 0x-prefixed 20-byte address')
+  })
+  return value as NetworkFile
+}
+
+function isUrl(value: unknown, protocols: string[]): boolean {
+  if (typeof value !== 'string') return false
+  try {
+    return protocols.includes(new URL(value).protocol)
+  } catch {
+    return false
+  }
+}
