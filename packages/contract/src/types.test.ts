@@ -1,0 +1,43 @@
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { type CommandMethods, defineContract, type InitArgs, type QueryMethods } from './index.js'
+
+const Counter = defineContract({
+  init(ctx, args: { start: number }) {
+    ctx.storage.set('n', args.start)
+  },
+  commands: {
+    add(ctx, by: number) {
+      const n = (ctx.storage.get<number>('n') ?? 0) + by
+      ctx.storage.set('n', n)
+      return n
+    },
+  },
+  queries: {
+    get(ctx) {
+      return ctx.storage.get<number>('n') ?? 0
+    },
+    greet(_ctx, name: string, times: bigint) {
+      return `${name}:${times}`
+    },
+  },
+})
+
+describe('defineContract', () => {
+  it('returns the definition unchanged', () => {
+    expect(Object.keys(Counter.commands)).toEqual(['add'])
+    expect(Object.keys(Counter.queries)).toEqual(['get', 'greet'])
+  })
+
+  it('fills in missing sections', () => {
+    const empty = defineContract({})
+    expect(empty.commands).toEqual({})
+    expect(empty.queries).toEqual({})
+  })
+
+  it('derives client method types from typeof the contract', () => {
+    expectTypeOf<CommandMethods<typeof Counter>['add']>().toEqualTypeOf<(by: number) => Promise<number>>()
+    expectTypeOf<QueryMethods<typeof Counter>['get']>().toEqualTypeOf<() => Promise<number>>()
+    expectTypeOf<QueryMethods<typeof Counter>['greet']>().toEqualTypeOf<(name: string, times: bigint) => Promise<string>>()
+    expectTypeOf<InitArgs<typeof Counter>>().toEqualTypeOf<{ start: number }>()
+  })
+})
