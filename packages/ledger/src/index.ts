@@ -1,0 +1,8 @@
+export * as artifacts from './artifacts/index.js'
+export { Registry, Contracts, Commands, artifactsHash, solcVersion } from './artifacts/index.js'
+export { startAnvil, resolveAnvilBinary, type AnvilOptions, type AnvilInstance } from './anvil.js'
+export { deployLedger, type DeployLedgerParameters, type LedgerDeployment } from './deploy.js'
+export { getLedger, type Ledger, type LedgerWalletClient, WorkerStatus, workerStatusName, type WorkerStatusName } from './ledger.js'
+export { decodeLedgerLogs, ledgerAbi, type LedgerEvent, type LedgerEventName } from './events.js'
+export { LedgerError, explainLedgerError } from './errors.js'
+export { devAccount, DEV_MNEMONIC } from './accounts.js'
