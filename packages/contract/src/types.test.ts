@@ -37,7 +37,9 @@ describe('defineContract', () => {
   it('derives client method types from typeof the contract', () => {
     expectTypeOf<CommandMethods<typeof Counter>['add']>().toEqualTypeOf<(by: number) => Promise<number>>()
     expectTypeOf<QueryMethods<typeof Counter>['get']>().toEqualTypeOf<() => Promise<number>>()
-    expectTypeOf<QueryMethods<typeof Counter>['greet']>().toEqualTypeOf<(name: string, times: bigint) => Promise<string>>()
+    expectTypeOf<QueryMethods<typeof Counter>['greet']>().toEqualTypeOf<
+      (name: string, times: bigint) => Promise<string>
+    >()
     expectTypeOf<InitArgs<typeof Counter>>().toEqualTypeOf<{ start: number }>()
   })
 })

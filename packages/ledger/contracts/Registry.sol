@@ -172,7 +172,9 @@ contract Registry is Ownable2Step {
     function workers(uint256 offset, uint256 limit) external view returns (address[] memory page) {
         uint256 total = _allWorkers.length();
         if (offset >= total) return new address[](0);
-        uint256 end = offset + limit > total ? total : offset + limit;
+        // Compare against what is left rather than computing offset + limit, which overflows for
+        // "everything from offset on" (limit = type(uint256).max).
+        uint256 end = limit > total - offset ? total : offset + limit;
         page = new address[](end - offset);
         for (uint256 i = offset; i < end; i++) {
             page[i - offset] = _allWorkers.at(i);

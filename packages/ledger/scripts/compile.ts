@@ -42,13 +42,23 @@ function main(): void {
   const solcVersion: string = require('solc/package.json').version
   const ozVersion: string = require('@openzeppelin/contracts/package.json').version
   const inputsHash = createHash('sha256')
-    .update(JSON.stringify({ solcVersion, ozVersion, settings, sources, script: readFileSync(fileURLToPath(import.meta.url), 'utf8') }))
+    .update(
+      JSON.stringify({
+        solcVersion,
+        ozVersion,
+        settings,
+        sources,
+        script: readFileSync(fileURLToPath(import.meta.url), 'utf8'),
+      }),
+    )
     .digest('hex')
   if (existsSync(hashFile) && readFileSync(hashFile, 'utf8') === inputsHash) return
 
   const started = performance.now()
   process.stderr.write(`ledger: compiling ${files.length} Solidity files with solc ${solcVersion}…\n`)
-  const solc = require('solc') as { compile(input: string, callbacks: { import(path: string): unknown }): string }
+  const solc = require('solc') as {
+    compile(input: string, callbacks: { import(path: string): unknown }): string
+  }
   const findImports = (path: string): { contents: string } | { error: string } => {
     try {
       return { contents: readFileSync(require.resolve(path), 'utf8') }

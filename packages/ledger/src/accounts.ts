@@ -1,4 +1,4 @@
-import { mnemonicToAccount, type HDAccount } from 'viem/accounts'
+import { type HDAccount, mnemonicToAccount } from 'viem/accounts'
 
 /**
  * anvil's well-known development mnemonic. Its keys are public knowledge: they exist only so that a

@@ -58,7 +58,9 @@ describe('startAnvil', () => {
   })
 
   it('names a missing binary', async () => {
-    await expect(startAnvil({ binary: join(dir, 'no-such-anvil') })).rejects.toMatchObject({ code: 'ANVIL_NOT_FOUND' })
+    await expect(startAnvil({ binary: join(dir, 'no-such-anvil') })).rejects.toMatchObject({
+      code: 'ANVIL_NOT_FOUND',
+    })
     process.env.VEIL_ANVIL = join(dir, 'missing')
     try {
       await expect(startAnvil()).rejects.toMatchObject({ code: 'ANVIL_NOT_FOUND' })

@@ -89,7 +89,10 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilInsta
     args.push('--state', options.statePath, '--state-interval', String(options.stateIntervalSeconds ?? 1))
   }
 
-  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false })
+  const child = spawn(binary, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  })
   let spawnError: Error | undefined
   const exited = new Promise<number | string | null>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal))
@@ -107,7 +110,15 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilInsta
   child.stderr?.on('data', collect)
 
   try {
-    const port = await waitForListening(child, exited, () => output, options.startTimeoutMs ?? 15_000, binary, () => spawnError, options.port ?? 0)
+    const port = await waitForListening(
+      child,
+      exited,
+      () => output,
+      options.startTimeoutMs ?? 15_000,
+      binary,
+      () => spawnError,
+      options.port ?? 0,
+    )
     const rpcUrl = `http://${host}:${port}`
     await waitForRpc(rpcUrl, exited, () => output, options.startTimeoutMs ?? 15_000)
     // Keep draining the pipes so a chatty anvil never blocks on a full buffer.

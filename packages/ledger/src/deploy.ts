@@ -1,11 +1,12 @@
 import type { Address, LedgerAddresses } from '@veil/protocol'
-import type { Abi, Account, Chain, Hex, PublicClient, Transport, WalletClient } from 'viem'
+import type { Abi, Hex, PublicClient } from 'viem'
 import { artifactsHash, Commands, Contracts, Registry } from './artifacts/index.js'
 import { LedgerError } from './errors.js'
+import type { LedgerWalletClient } from './ledger.js'
 
 export interface DeployLedgerParameters {
   publicClient: PublicClient
-  walletClient: WalletClient<Transport, Chain | undefined, Account>
+  walletClient: LedgerWalletClient
   /** Owner of the registry (manages measurements, KMS signers, clusters); defaults to the deployer. */
   owner?: Address
   /** Accept simulated attestation. Only for development networks. */
@@ -45,7 +46,7 @@ async function deployOne(
   bytecode: Hex,
   args: readonly unknown[],
 ): Promise<{ address: Address; blockNumber: bigint; gasUsed: bigint }> {
-  const hash = await walletClient.deployContract({ abi, bytecode, args, chain: walletClient.chain ?? null })
+  const hash = await walletClient.deployContract({ abi, bytecode, args, chain: walletClient.chain })
   const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
   if (receipt.status !== 'success' || !receipt.contractAddress) {
     throw new LedgerError('deploying a ledger contract failed', {

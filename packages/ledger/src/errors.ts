@@ -8,7 +8,10 @@ export class LedgerError extends VeilError {
   readonly errorName: string | undefined
   readonly errorArgs: readonly unknown[]
 
-  constructor(shortMessage: string, options: VeilErrorOptions & { errorName?: string; errorArgs?: readonly unknown[] } = {}) {
+  constructor(
+    shortMessage: string,
+    options: VeilErrorOptions & { errorName?: string; errorArgs?: readonly unknown[] } = {},
+  ) {
     super(shortMessage, options)
     this.errorName = options.errorName
     this.errorArgs = options.errorArgs ?? []
@@ -57,7 +60,10 @@ export function explainLedgerError(error: unknown, action = 'ledger call'): Ledg
         cause: error,
       })
     }
-    return new LedgerError(`${action} failed: ${error.shortMessage}`, { code: 'LEDGER_CALL_FAILED', cause: error })
+    return new LedgerError(`${action} failed: ${error.shortMessage}`, {
+      code: 'LEDGER_CALL_FAILED',
+      cause: error,
+    })
   }
   return new LedgerError(`${action} failed: ${error instanceof Error ? error.message : String(error)}`, {
     code: 'LEDGER_CALL_FAILED',

@@ -1,8 +1,16 @@
+export { DEV_MNEMONIC, devAccount } from './accounts.js'
+export { type AnvilInstance, type AnvilOptions, resolveAnvilBinary, startAnvil } from './anvil.js'
 export * as artifacts from './artifacts/index.js'
-export { Registry, Contracts, Commands, artifactsHash, solcVersion } from './artifacts/index.js'
-export { startAnvil, resolveAnvilBinary, type AnvilOptions, type AnvilInstance } from './anvil.js'
-export { deployLedger, type DeployLedgerParameters, type LedgerDeployment } from './deploy.js'
-export { getLedger, type Ledger, type LedgerWalletClient, WorkerStatus, workerStatusName, type WorkerStatusName } from './ledger.js'
-export { decodeLedgerLogs, ledgerAbi, type LedgerEvent, type LedgerEventName } from './events.js'
-export { LedgerError, explainLedgerError } from './errors.js'
-export { devAccount, DEV_MNEMONIC } from './accounts.js'
+export { artifactsHash, Commands, Contracts, Registry, solcVersion } from './artifacts/index.js'
+export { type DeployLedgerParameters, deployLedger, type LedgerDeployment } from './deploy.js'
+export { explainLedgerError, LedgerError } from './errors.js'
+export { decodeLedgerLogs, type LedgerEvent, type LedgerEventName, ledgerAbi } from './events.js'
+export {
+  getLedger,
+  type Ledger,
+  type LedgerWalletClient,
+  type ReadonlyLedger,
+  WorkerStatus,
+  type WorkerStatusName,
+  workerStatusName,
+} from './ledger.js'

@@ -21,7 +21,9 @@ export interface TestLedger {
  * Starts a throwaway anvil (in memory, free port) and deploys the ledger, for integration tests.
  * Always `await stop()` in `afterAll`.
  */
-export async function startTestLedger(options: { devMode?: boolean; anvil?: AnvilOptions } = {}): Promise<TestLedger> {
+export async function startTestLedger(
+  options: { devMode?: boolean; anvil?: AnvilOptions } = {},
+): Promise<TestLedger> {
   const anvil = await startAnvil({ ...options.anvil })
   try {
     const chain = defineChain({
@@ -43,7 +45,11 @@ export async function startTestLedger(options: { devMode?: boolean; anvil?: Anvi
       if (!entry) {
         const account = devAccount(index)
         const walletClient = createWalletClient({ account, chain, transport })
-        entry = { account, walletClient, ledger: getLedger({ publicClient, walletClient, addresses: deployment.addresses }) }
+        entry = {
+          account,
+          walletClient,
+          ledger: getLedger({ publicClient, walletClient, addresses: deployment.addresses }),
+        }
         wallets.set(index, entry)
       }
       return entry

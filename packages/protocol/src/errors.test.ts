@@ -3,9 +3,18 @@ import { UsageError, VeilError, walkCauses } from './errors.js'
 
 describe('VeilError', () => {
   it('renders message, details and fix', () => {
-    const e = new VeilError('port 8545 is taken', { code: 'PORT_IN_USE', details: 'EADDRINUSE', hint: 'use --port' })
+    const e = new VeilError('port 8545 is taken', {
+      code: 'PORT_IN_USE',
+      details: 'EADDRINUSE',
+      hint: 'use --port',
+    })
     expect(e.message).toBe('port 8545 is taken\n\nDetails: EADDRINUSE\nFix: use --port')
-    expect(e.toJSON()).toEqual({ code: 'PORT_IN_USE', message: 'port 8545 is taken', details: 'EADDRINUSE', hint: 'use --port' })
+    expect(e.toJSON()).toEqual({
+      code: 'PORT_IN_USE',
+      message: 'port 8545 is taken',
+      details: 'EADDRINUSE',
+      hint: 'use --port',
+    })
   })
 
   it('walks causes to the root', () => {

@@ -1,19 +1,19 @@
-export { VeilError, UsageError, walkCauses, errorMessage, type VeilErrorOptions } from './errors.js'
-export { type Logger, silentLogger, type Clock, systemClock, type Startable } from './log.js'
-export { type Hex, type Address, isAddress, isHex } from './hex.js'
+export { errorMessage, UsageError, VeilError, type VeilErrorOptions, walkCauses } from './errors.js'
+export { type Address, type Hex, isAddress, isHex } from './hex.js'
+export { type Clock, type Logger, type Startable, silentLogger, systemClock } from './log.js'
 export {
-  type NetworkFile,
-  type NetworkWorker,
-  type NetworkKms,
   type LedgerAddresses,
+  type NetworkFile,
+  type NetworkKms,
+  type NetworkWorker,
   parseNetworkFile,
 } from './network.js'
 export {
-  encodeValue,
-  decodeValue,
-  bytesToBase64url,
   base64urlToBytes,
-  ValueEncodingError,
+  bytesToBase64url,
+  decodeValue,
+  encodeValue,
   MAX_VALUE_DEPTH,
+  ValueEncodingError,
   type VeilValue,
 } from './value.js'

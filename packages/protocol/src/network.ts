@@ -59,7 +59,8 @@ export function parseNetworkFile(value: unknown, source = 'network.json'): Netwo
   if (!isUrl(v.rpcUrl, ['http:', 'https:'])) fail('rpcUrl', 'an http(s) URL')
   if (v.wsUrl !== undefined && !isUrl(v.wsUrl, ['ws:', 'wss:'])) fail('wsUrl', 'a ws(s) URL')
   if (typeof v.devMode !== 'boolean') fail('devMode', 'true or false')
-  if (!Number.isSafeInteger(v.deployBlock) || (v.deployBlock as number) < 0) fail('deployBlock', 'a block number')
+  if (!Number.isSafeInteger(v.deployBlock) || (v.deployBlock as number) < 0)
+    fail('deployBlock', 'a block number')
   const contracts = v.contracts as Record<string, unknown> | undefined
   if (typeof contracts !== 'object' || contracts === null) fail('contracts', 'an object of addresses')
   for (const key of LEDGER_KEYS) {

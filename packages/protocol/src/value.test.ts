@@ -11,7 +11,12 @@ const leaf = fc.oneof(
   fc.uint8Array({ maxLength: 40 }),
 )
 const value = fc.letrec((tie) => ({
-  node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node'), { maxLength: 5 }), fc.dictionary(fc.string(), tie('node'), { maxKeys: 5 })),
+  node: fc.oneof(
+    { depthSize: 'small' },
+    leaf,
+    fc.array(tie('node'), { maxLength: 5 }),
+    fc.dictionary(fc.string(), tie('node'), { maxKeys: 5 }),
+  ),
 })).node
 
 describe('encodeValue / decodeValue', () => {

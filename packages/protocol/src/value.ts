@@ -43,7 +43,8 @@ export function bytesToBase64url(bytes: Uint8Array): string {
   let i = 0
   for (; i + 2 < bytes.length; i += 3) {
     const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number)
-    out += B64.charAt(n >>> 18) + B64.charAt((n >>> 12) & 63) + B64.charAt((n >>> 6) & 63) + B64.charAt(n & 63)
+    out +=
+      B64.charAt(n >>> 18) + B64.charAt((n >>> 12) & 63) + B64.charAt((n >>> 6) & 63) + B64.charAt(n & 63)
   }
   const rest = bytes.length - i
   if (rest === 1) {
@@ -77,7 +78,8 @@ export function base64urlToBytes(text: string): Uint8Array {
     }
   }
   // Non-canonical encodings (non-zero leftover bits) would give two texts for one value.
-  if ((acc & ((1 << bits) - 1)) !== 0) throw new ValueEncodingError('base64url', 'non-canonical trailing bits')
+  if ((acc & ((1 << bits) - 1)) !== 0)
+    throw new ValueEncodingError('base64url', 'non-canonical trailing bits')
   return out
 }
 
@@ -116,7 +118,8 @@ function encodeInto(value: unknown, path: string, depth: number, stack: object[]
       return `{"$bigint":"${value.toString()}"}`
     case 'object': {
       if (value === null) return 'null'
-      if (depth >= MAX_VALUE_DEPTH) throw new ValueEncodingError(path, `nested deeper than ${MAX_VALUE_DEPTH} levels`)
+      if (depth >= MAX_VALUE_DEPTH)
+        throw new ValueEncodingError(path, `nested deeper than ${MAX_VALUE_DEPTH} levels`)
       if (stack.includes(value)) throw new ValueEncodingError(path, 'circular reference')
       if (value instanceof Uint8Array && Object.getPrototypeOf(value) === Uint8Array.prototype) {
         return `{"$bytes":"${bytesToBase64url(value)}"}`
@@ -125,7 +128,8 @@ function encodeInto(value: unknown, path: string, depth: number, stack: object[]
       let out: string
       if (Array.isArray(value)) {
         const parts: string[] = []
-        for (let i = 0; i < value.length; i++) parts.push(encodeInto(value[i], `${path}[${i}]`, depth + 1, stack))
+        for (let i = 0; i < value.length; i++)
+          parts.push(encodeInto(value[i], `${path}[${i}]`, depth + 1, stack))
         out = `[${parts.join(',')}]`
       } else {
         if (!isPlainObject(value)) throw new ValueEncodingError(path, `${describe(value)} cannot be encoded`)
@@ -134,7 +138,9 @@ function encodeInto(value: unknown, path: string, depth: number, stack: object[]
         for (const key of keys) {
           const item = (value as Record<string, unknown>)[key]
           if (item === undefined) continue
-          parts.push(`${JSON.stringify(escapeKey(key))}:${encodeInto(item, `${path}.${key}`, depth + 1, stack)}`)
+          parts.push(
+            `${JSON.stringify(escapeKey(key))}:${encodeInto(item, `${path}.${key}`, depth + 1, stack)}`,
+          )
         }
         out = `{${parts.join(',')}}`
       }

@@ -1,0 +1,5 @@
+import type { Command } from '../command.js'
+import { devCommand } from './dev.js'
+
+/** Every `veil` command, registered in one place. */
+export const commands: Command[] = [devCommand]

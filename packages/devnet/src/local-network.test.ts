@@ -1,0 +1,152 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { artifactsHash, Registry } from '@veil/ledger'
+import { VeilError } from '@veil/protocol'
+import { createPublicClient, http } from 'viem'
+import { afterAll, describe, expect, it } from 'vitest'
+import { LocalNetwork } from './local-network.js'
+
+const root = mkdtempSync(join(tmpdir(), 'veil-devnet-'))
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+async function expectVeilError(promise: Promise<unknown>, code: string, hint: RegExp): Promise<VeilError> {
+  try {
+    await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(VeilError)
+    const e = error as VeilError
+    expect(e.code).toBe(code)
+    expect(e.hint ?? '').toMatch(hint)
+    return e
+  }
+  throw new Error(`expected ${code}`)
+}
+
+describe('LocalNetwork', () => {
+  const dir = join(root, 'net')
+
+  it('starts, writes network.json and keeps the ledger across restarts', async () => {
+    const events: string[] = []
+    const first = new LocalNetwork({ dir, port: 0, onProgress: (e) => events.push(`${e.step}:${e.phase}`) })
+    const network = await first.start()
+    expect(await first.ready).toBe(network)
+    expect(events).toEqual(['chain:start', 'chain:done', 'ledger:start', 'ledger:done'])
+    const onDisk = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'))
+    expect(onDisk).toEqual(network)
+    expect(network).toMatchObject({ version: 1, chainId: 31337, devMode: true, kms: null, workers: [] })
+    expect(network.devnet.artifactsHash).toBe(artifactsHash)
+
+    const client = createPublicClient({ transport: http(network.rpcUrl) })
+    expect(
+      await client.readContract({
+        address: network.contracts.registry,
+        abi: Registry.abi,
+        functionName: 'clusterCount',
+      }),
+    ).toBe(1n)
+    const code = await client.getCode({ address: network.contracts.commands })
+    await first.dispose()
+    await first.dispose() // idempotent
+
+    const second = new LocalNetwork({ dir, port: 0 })
+    const again = await second.start()
+    expect(again.contracts).toEqual(network.contracts)
+    expect(again.deployBlock).toBe(network.deployBlock)
+    const client2 = createPublicClient({ transport: http(again.rpcUrl) })
+    expect(await client2.getCode({ address: again.contracts.commands })).toBe(code)
+    await second.dispose()
+  })
+
+  it('refuses a second network on the same dir', async () => {
+    const a = new LocalNetwork({ dir: join(root, 'locked'), port: 0 })
+    await a.start()
+    try {
+      await expectVeilError(
+        new LocalNetwork({ dir: join(root, 'locked'), port: 0 }).start(),
+        'DIR_IN_USE',
+        /--dir/,
+      )
+    } finally {
+      await a.dispose()
+    }
+  })
+
+  it('--reset starts from scratch', async () => {
+    const resetDir = join(root, 'reset')
+    const a = new LocalNetwork({ dir: resetDir, port: 0 })
+    await a.start()
+    await a.dispose()
+    writeFileSync(join(resetDir, 'leftover.txt'), 'x')
+    const b = new LocalNetwork({ dir: resetDir, port: 0, reset: true })
+    const network = await b.start()
+    await b.dispose()
+    expect(() => readFileSync(join(resetDir, 'leftover.txt'))).toThrow()
+    expect(network.deployBlock).toBe(1)
+  })
+
+  it('names the fix for an unreadable network.json', async () => {
+    const badDir = join(root, 'bad')
+    const a = new LocalNetwork({ dir: badDir, port: 0 })
+    await a.start()
+    await a.dispose()
+    writeFileSync(join(badDir, 'network.json'), '{ not json')
+    const e = await expectVeilError(
+      new LocalNetwork({ dir: badDir, port: 0 }).start(),
+      'NETWORK_FILE_INVALID',
+      /--reset/,
+    )
+    expect(e.message).toContain('network.json')
+    writeFileSync(join(badDir, 'network.json'), JSON.stringify({ version: 1, chainId: 'x' }))
+    await expectVeilError(
+      new LocalNetwork({ dir: badDir, port: 0 }).start(),
+      'NETWORK_FILE_INVALID',
+      /veil dev/,
+    )
+  })
+
+  it('detects a lost chain state', async () => {
+    const lostDir = join(root, 'lost')
+    const a = new LocalNetwork({ dir: lostDir, port: 0 })
+    await a.start()
+    await a.dispose()
+    rmSync(join(lostDir, 'anvil-state.json'))
+    await expectVeilError(
+      new LocalNetwork({ dir: lostDir, port: 0 }).start(),
+      'DEVNET_STATE_MISMATCH',
+      /--reset/,
+    )
+  })
+
+  it('names the fix for a taken port and releases the dir', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as { port: number }).port
+    const portDir = join(root, 'port')
+    try {
+      await expectVeilError(new LocalNetwork({ dir: portDir, port }).start(), 'PORT_IN_USE', /--port/)
+    } finally {
+      blocker.close()
+    }
+    const ok = new LocalNetwork({ dir: portDir, port: 0 })
+    await ok.start() // the failed start released its lock
+    await ok.dispose()
+  })
+
+  it('refuses to take over a directory that is not a devnet', async () => {
+    const foreign = join(root, 'foreign')
+    const net = new LocalNetwork({ dir: join(foreign), port: 0 })
+    rmSync(foreign, { recursive: true, force: true })
+    const { mkdirSync } = await import('node:fs')
+    mkdirSync(foreign)
+    writeFileSync(join(foreign, 'thesis.tex'), 'precious')
+    await expectVeilError(net.start(), 'DIR_NOT_DEVNET', /--dir/)
+    await expectVeilError(
+      new LocalNetwork({ dir: foreign, port: 0, reset: true }).start(),
+      'DIR_NOT_DEVNET',
+      /--dir/,
+    )
+    expect(readFileSync(join(foreign, 'thesis.tex'), 'utf8')).toBe('precious')
+  })
+})

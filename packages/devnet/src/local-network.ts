@@ -1,0 +1,282 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import {
+  type AnvilInstance,
+  artifactsHash,
+  deployLedger,
+  devAccount,
+  explainLedgerError,
+  getLedger,
+  startAnvil,
+} from '@veil/ledger'
+import {
+  type Clock,
+  type Logger,
+  type NetworkFile,
+  silentLogger,
+  systemClock,
+  VeilError,
+} from '@veil/protocol'
+import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from 'viem'
+import { readNetworkFile, writeFileAtomic } from './files.js'
+import { DirLock } from './lock.js'
+
+/** What `veil dev` keeps in `network.json` beyond the public fields. */
+export interface DevnetInfo {
+  /** Hash of the Solidity sources the deployed ledger was compiled from. */
+  artifactsHash: string
+  /** The registry owner (dev account 0). */
+  owner: `0x${string}`
+  /** The cluster the devnet creates for its workers and example contracts. */
+  cluster: number
+}
+
+export type DevnetNetworkFile = NetworkFile & { devnet: DevnetInfo }
+
+export interface ProgressEvent {
+  step: string
+  phase: 'start' | 'done'
+  /** Milliseconds the step took (on `done`). */
+  ms?: number
+  detail?: string
+}
+
+export interface LocalNetworkOptions {
+  /** Data dir: chain state, network.json, later worker and KMS data. */
+  dir: string
+  /** Delete the data dir's previous contents first. */
+  reset?: boolean
+  /** anvil JSON-RPC port; 0 picks a free one. */
+  port?: number
+  chainId?: number
+  logger?: Logger
+  clock?: Clock
+  onProgress?: (event: ProgressEvent) => void
+}
+
+const MARKER = '.veil-devnet'
+export const DEFAULT_DEVNET_PORT = 8545
+export const DEVNET_CHAIN_ID = 31337
+
+/**
+ * A whole Veil network on this machine: an anvil chain with its state in the data dir, the ledger
+ * deployed once and reused on every later start, and `network.json` written when everything is ready.
+ *
+ * @example
+ * const net = new LocalNetwork({ dir: '.veil' })
+ * const network = await net.start()
+ * // ... network.rpcUrl, network.contracts.registry
+ * await net.dispose()
+ */
+export class LocalNetwork {
+  readonly dir: string
+  readonly networkPath: string
+  /** Resolves with the network once `start()` has finished; rejects if it failed. */
+  readonly ready: Promise<DevnetNetworkFile>
+
+  private readonly options: LocalNetworkOptions
+  private readonly log: Logger
+  private readonly clock: Clock
+  private resolveReady!: (network: DevnetNetworkFile) => void
+  private rejectReady!: (error: unknown) => void
+  private anvil: AnvilInstance | undefined
+  private lock: DirLock | undefined
+  private started = false
+  private disposed: Promise<void> | undefined
+
+  constructor(options: LocalNetworkOptions) {
+    this.options = options
+    this.dir = resolve(options.dir)
+    this.networkPath = join(this.dir, 'network.json')
+    this.log = (options.logger ?? silentLogger).forComponent('veil:devnet')
+    this.clock = options.clock ?? systemClock
+    this.ready = new Promise((res, rej) => {
+      this.resolveReady = res
+      this.rejectReady = rej
+    })
+    // Callers that only use start()'s promise must not see an unhandled rejection here.
+    this.ready.catch(() => {})
+  }
+
+  /** Starts everything; if a step fails, whatever already started is stopped again. */
+  async start(): Promise<DevnetNetworkFile> {
+    if (this.started)
+      throw new VeilError('LocalNetwork.start() was called twice', { code: 'ALREADY_STARTED' })
+    this.started = true
+    try {
+      const network = await this.startSteps()
+      this.resolveReady(network)
+      return network
+    } catch (error) {
+      await this.stopAll()
+      this.rejectReady(error)
+      throw error
+    }
+  }
+
+  /** Stops everything in reverse order. Safe to call more than once and after a failed start. */
+  dispose(): Promise<void> {
+    this.disposed ??= this.stopAll()
+    return this.disposed
+  }
+
+  private async startSteps(): Promise<DevnetNetworkFile> {
+    this.prepareDir()
+    this.lock = DirLock.acquire(join(this.dir, 'devnet.lock'), `data dir ${this.dir}`)
+
+    const anvil = await this.step(
+      'chain',
+      async () => {
+        this.anvil = await startAnvil({
+          port: this.options.port ?? DEFAULT_DEVNET_PORT,
+          chainId: this.options.chainId ?? DEVNET_CHAIN_ID,
+          statePath: join(this.dir, 'anvil-state.json'),
+          stateIntervalSeconds: 1,
+          detached: true,
+          logger: this.log,
+        })
+        return this.anvil
+      },
+      (a) => a.rpcUrl,
+    )
+
+    const chain = defineChain({
+      id: this.options.chainId ?? DEVNET_CHAIN_ID,
+      name: 'veil-devnet',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [anvil.rpcUrl], webSocket: [anvil.wsUrl] } },
+    })
+    const transport = http(anvil.rpcUrl)
+    const publicClient = createPublicClient({ chain, transport, pollingInterval: 50 }) as PublicClient
+    const owner = devAccount(0)
+    const walletClient = createWalletClient({ account: owner, chain, transport })
+
+    const previous = existsSync(this.networkPath) ? readNetworkFile(this.networkPath) : undefined
+    let network: DevnetNetworkFile
+    if (previous) {
+      network = await this.step(
+        'ledger',
+        () => this.reuseLedger(previous, publicClient),
+        () => 'reused',
+      )
+      network = { ...network, rpcUrl: anvil.rpcUrl, wsUrl: anvil.wsUrl }
+    } else {
+      network = await this.step(
+        'ledger',
+        async () => {
+          const deployment = await deployLedger({ publicClient, walletClient, devMode: true })
+          const ledger = getLedger({ publicClient, walletClient, addresses: deployment.addresses })
+          try {
+            const hash = await ledger.registry.write.createCluster()
+            await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+          } catch (error) {
+            throw explainLedgerError(error, 'creating the devnet cluster')
+          }
+          const file: DevnetNetworkFile = {
+            version: 1,
+            chainId: deployment.chainId,
+            rpcUrl: anvil.rpcUrl,
+            wsUrl: anvil.wsUrl,
+            devMode: true,
+            deployBlock: deployment.deployBlock,
+            contracts: deployment.addresses,
+            kms: null,
+            workers: [],
+            devnet: { artifactsHash: deployment.artifactsHash, owner: owner.address, cluster: 1 },
+          }
+          return file
+        },
+        () => 'deployed',
+      )
+    }
+
+    // Seam for later issues: the KMS and workers start here and fill `kms` and `workers`.
+    writeFileAtomic(this.networkPath, `${JSON.stringify(network, null, 2)}\n`)
+    this.log.info('devnet ready', { rpcUrl: network.rpcUrl, dir: this.dir })
+    return network
+  }
+
+  /** Checks that the chain state still holds the ledger that `network.json` describes. */
+  private async reuseLedger(previous: NetworkFile, publicClient: PublicClient): Promise<DevnetNetworkFile> {
+    const info = (previous as Partial<DevnetNetworkFile>).devnet
+    if (!info || typeof info.artifactsHash !== 'string') {
+      throw new VeilError(`${this.networkPath} was not written by \`veil dev\``, {
+        code: 'NETWORK_FILE_INVALID',
+        hint: 'use another --dir for a local network, or start from scratch with `veil dev --reset`',
+      })
+    }
+    const chainId = await publicClient.getChainId()
+    if (chainId !== previous.chainId) {
+      throw new VeilError(
+        `the chain in ${this.dir} has id ${chainId}, but network.json says ${previous.chainId}`,
+        {
+          code: 'DEVNET_STATE_MISMATCH',
+          hint: 'start from scratch with `veil dev --reset`',
+        },
+      )
+    }
+    for (const [name, address] of Object.entries(previous.contracts)) {
+      const code = await publicClient.getCode({ address })
+      if (!code || code === '0x') {
+        throw new VeilError(`the chain state no longer holds the ledger's ${name} contract at ${address}`, {
+          code: 'DEVNET_STATE_MISMATCH',
+          details:
+            'the chain state file was lost or is older than network.json (was `veil dev` killed hard?)',
+          hint: 'start from scratch with `veil dev --reset`',
+        })
+      }
+    }
+    if (info.artifactsHash !== artifactsHash) {
+      throw new VeilError('the ledger contracts changed since this local network was created', {
+        code: 'LEDGER_OUTDATED',
+        details: `deployed from sources ${info.artifactsHash.slice(0, 12)}…, current sources ${artifactsHash.slice(0, 12)}…`,
+        hint: 'start from scratch with `veil dev --reset` to deploy the new contracts',
+      })
+    }
+    return { ...previous, devnet: info } as DevnetNetworkFile
+  }
+
+  private prepareDir(): void {
+    const marker = join(this.dir, MARKER)
+    if (existsSync(this.dir)) {
+      const entries = readdirSync(this.dir)
+      if (entries.length > 0 && !entries.includes(MARKER)) {
+        throw new VeilError(`${this.dir} exists and is not a Veil devnet data dir`, {
+          code: 'DIR_NOT_DEVNET',
+          details: `it holds ${entries.length} other file(s) and no ${MARKER} marker`,
+          hint: 'choose an empty or new directory with --dir',
+        })
+      }
+      if (this.options.reset && entries.length > 0) {
+        DirLock.acquire(join(this.dir, 'devnet.lock'), `data dir ${this.dir}`).release()
+        rmSync(this.dir, { recursive: true, force: true })
+        this.progress({ step: 'reset', phase: 'done', detail: this.dir })
+      }
+    }
+    mkdirSync(this.dir, { recursive: true })
+    if (!existsSync(marker)) writeFileSync(marker, 'This directory holds a Veil local network (veil dev).\n')
+  }
+
+  private async step<T>(step: string, run: () => Promise<T>, detail: (result: T) => string): Promise<T> {
+    this.progress({ step, phase: 'start' })
+    const started = this.clock.now()
+    const result = await run()
+    this.progress({ step, phase: 'done', ms: this.clock.now() - started, detail: detail(result) })
+    return result
+  }
+
+  private progress(event: ProgressEvent): void {
+    this.options.onProgress?.(event)
+  }
+
+  private async stopAll(): Promise<void> {
+    const anvil = this.anvil
+    this.anvil = undefined
+    try {
+      await anvil?.stop()
+    } finally {
+      this.lock?.release()
+      this.lock = undefined
+    }
+  }
+}
