@@ -1,5 +1,6 @@
 import type { Command } from '../command.js'
+import { buildCommand } from './build.js'
 import { devCommand } from './dev.js'
 
 /** Every `veil` command, registered in one place. */
-export const commands: Command[] = [devCommand]
+export const commands: Command[] = [devCommand, buildCommand]
