@@ -86,8 +86,16 @@ contract Registry is Ownable2Step {
         _;
     }
 
+    error RenounceDisabled();
+
     constructor(address initialOwner, bool devMode_) Ownable(initialOwner) {
         devMode = devMode_;
+    }
+
+    /// @notice Disabled: without an owner, measurements, KMS signers and clusters could never change
+    /// again. Hand the registry over with transferOwnership / acceptOwnership instead.
+    function renounceOwnership() public view override onlyOwner {
+        revert RenounceDisabled();
     }
 
     // ---------------------------------------------------------------- workers

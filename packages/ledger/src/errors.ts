@@ -38,6 +38,17 @@ const HINTS: Record<string, string> = {
   NoPendingUpgrade: 'schedule an upgrade first',
   PayloadTooLarge: 'command payloads are capped at 128 KiB',
   EmptyPayload: 'a command needs a payload',
+  InvalidEndpoint: 'the endpoint must be a URL of 1 to 256 bytes',
+  InvalidQuote: 'the quote must be 1 byte to 16 KiB',
+  InvalidPublicKey: 'the X25519 public key must be 32 non-zero bytes',
+  InvalidAddress: 'the address must not be the zero address',
+  WorkerNotPending: 'only a pending worker can be approved; check its status with getWorker',
+  NotClusterMember: 'the worker is not a member of that cluster',
+  InitPayloadTooLarge: 'init payloads are capped at 128 KiB; pass large data through commands instead',
+  UpgradeDelayTooLong: 'the upgrade delay can be at most 30 days',
+  DevModeAlreadyDisabled: 'dev mode is already off, and it cannot be turned on again',
+  RenounceDisabled: 'the registry cannot be left without an owner; transfer ownership instead',
+  OwnableInvalidOwner: 'the new owner must not be the zero address',
 }
 
 /**

@@ -3,6 +3,7 @@ export { type AnvilInstance, type AnvilOptions, resolveAnvilBinary, startAnvil }
 export * as artifacts from './artifacts/index.js'
 export { artifactsHash, Commands, Contracts, Registry, solcVersion } from './artifacts/index.js'
 export { type DeployLedgerParameters, deployLedger, type LedgerDeployment } from './deploy.js'
+export { devMeasurement, parsePlaceholderQuote, placeholderQuote, reportData } from './dev-attestation.js'
 export { explainLedgerError, LedgerError } from './errors.js'
 export { decodeLedgerLogs, type LedgerEvent, type LedgerEventName, ledgerAbi } from './events.js'
 export {
