@@ -1,0 +1,15 @@
+export {
+  DERIVATION_LABELS,
+  DERIVATION_SALT,
+  deriveClusterSecret,
+  deriveContractEncryptionSeed,
+  deriveContractRandomSeed,
+  deriveContractSecret,
+  deriveContractSigningSeed,
+  deriveContractStateKey,
+  deriveContractUserKey,
+  deriveSecret,
+  hkdfSha256,
+  KeyDerivationInputError,
+  SECRET_LENGTH,
+} from './derive.js'

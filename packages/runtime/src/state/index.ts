@@ -1,0 +1,21 @@
+export {
+  BlockInProgressError,
+  BlockSequenceError,
+  BlockWriterClosedError,
+  InvalidSavepointError,
+  RewindTooDeepError,
+  StateArgumentError,
+  StateFormatError,
+  StateIntegrityError,
+  StateStoreClosedError,
+  StateStoreError,
+} from './errors.js'
+export type { Cursor } from './layout.js'
+export {
+  ClusterContractSecrets,
+  type ContractSecrets,
+  DevContractSecrets,
+  type DevContractSecretsOptions,
+} from './secrets.js'
+export { DEFAULT_UNDO_DEPTH, StateStore, type StateStoreOptions } from './store.js'
+export { type BlockHeader, BlockWriter, Savepoint } from './writer.js'
