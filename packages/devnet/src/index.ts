@@ -1,4 +1,5 @@
 export { readNetworkFile, writeFileAtomic } from './files.js'
+export { bootstrapDevRoles, DevGatekeeper, type DevGatekeeperOptions } from './gatekeeper.js'
 export {
   DEFAULT_DEVNET_PORT,
   DEVNET_CHAIN_ID,
@@ -9,3 +10,10 @@ export {
   type ProgressEvent,
 } from './local-network.js'
 export { DirLock } from './lock.js'
+export {
+  defaultVeilCommand,
+  type SpawnWorkerOptions,
+  spawnWorker,
+  type VeilCommand,
+  type WorkerProcess,
+} from './worker-process.js'

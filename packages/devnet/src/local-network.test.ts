@@ -29,7 +29,12 @@ describe('LocalNetwork', () => {
 
   it('starts, writes network.json and keeps the ledger across restarts', async () => {
     const events: string[] = []
-    const first = new LocalNetwork({ dir, port: 0, onProgress: (e) => events.push(`${e.step}:${e.phase}`) })
+    const first = new LocalNetwork({
+      dir,
+      port: 0,
+      workers: 0,
+      onProgress: (e) => events.push(`${e.step}:${e.phase}`),
+    })
     const network = await first.start()
     expect(await first.ready).toBe(network)
     expect(events).toEqual(['chain:start', 'chain:done', 'ledger:start', 'ledger:done'])
@@ -50,7 +55,7 @@ describe('LocalNetwork', () => {
     await first.dispose()
     await first.dispose() // idempotent
 
-    const second = new LocalNetwork({ dir, port: 0 })
+    const second = new LocalNetwork({ dir, port: 0, workers: 0 })
     const again = await second.start()
     expect(again.contracts).toEqual(network.contracts)
     expect(again.deployBlock).toBe(network.deployBlock)
@@ -60,11 +65,11 @@ describe('LocalNetwork', () => {
   })
 
   it('refuses a second network on the same dir', async () => {
-    const a = new LocalNetwork({ dir: join(root, 'locked'), port: 0 })
+    const a = new LocalNetwork({ dir: join(root, 'locked'), port: 0, workers: 0 })
     await a.start()
     try {
       await expectVeilError(
-        new LocalNetwork({ dir: join(root, 'locked'), port: 0 }).start(),
+        new LocalNetwork({ dir: join(root, 'locked'), port: 0, workers: 0 }).start(),
         'DIR_IN_USE',
         /--dir/,
       )
@@ -75,11 +80,11 @@ describe('LocalNetwork', () => {
 
   it('--reset starts from scratch', async () => {
     const resetDir = join(root, 'reset')
-    const a = new LocalNetwork({ dir: resetDir, port: 0 })
+    const a = new LocalNetwork({ dir: resetDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     writeFileSync(join(resetDir, 'leftover.txt'), 'x')
-    const b = new LocalNetwork({ dir: resetDir, port: 0, reset: true })
+    const b = new LocalNetwork({ dir: resetDir, port: 0, workers: 0, reset: true })
     const network = await b.start()
     await b.dispose()
     expect(() => readFileSync(join(resetDir, 'leftover.txt'))).toThrow()
@@ -88,19 +93,19 @@ describe('LocalNetwork', () => {
 
   it('names the fix for an unreadable network.json', async () => {
     const badDir = join(root, 'bad')
-    const a = new LocalNetwork({ dir: badDir, port: 0 })
+    const a = new LocalNetwork({ dir: badDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     writeFileSync(join(badDir, 'network.json'), '{ not json')
     const e = await expectVeilError(
-      new LocalNetwork({ dir: badDir, port: 0 }).start(),
+      new LocalNetwork({ dir: badDir, port: 0, workers: 0 }).start(),
       'NETWORK_FILE_INVALID',
       /--reset/,
     )
     expect(e.message).toContain('network.json')
     writeFileSync(join(badDir, 'network.json'), JSON.stringify({ version: 1, chainId: 'x' }))
     await expectVeilError(
-      new LocalNetwork({ dir: badDir, port: 0 }).start(),
+      new LocalNetwork({ dir: badDir, port: 0, workers: 0 }).start(),
       'NETWORK_FILE_INVALID',
       /veil dev/,
     )
@@ -108,12 +113,12 @@ describe('LocalNetwork', () => {
 
   it('detects a lost chain state', async () => {
     const lostDir = join(root, 'lost')
-    const a = new LocalNetwork({ dir: lostDir, port: 0 })
+    const a = new LocalNetwork({ dir: lostDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     rmSync(join(lostDir, 'anvil-state.json'))
     await expectVeilError(
-      new LocalNetwork({ dir: lostDir, port: 0 }).start(),
+      new LocalNetwork({ dir: lostDir, port: 0, workers: 0 }).start(),
       'DEVNET_STATE_MISMATCH',
       /--reset/,
     )
@@ -129,21 +134,21 @@ describe('LocalNetwork', () => {
     } finally {
       blocker.close()
     }
-    const ok = new LocalNetwork({ dir: portDir, port: 0 })
+    const ok = new LocalNetwork({ dir: portDir, port: 0, workers: 0 })
     await ok.start() // the failed start released its lock
     await ok.dispose()
   })
 
   it('refuses to take over a directory that is not a devnet', async () => {
     const foreign = join(root, 'foreign')
-    const net = new LocalNetwork({ dir: join(foreign), port: 0 })
+    const net = new LocalNetwork({ dir: join(foreign), port: 0, workers: 0 })
     rmSync(foreign, { recursive: true, force: true })
     const { mkdirSync } = await import('node:fs')
     mkdirSync(foreign)
     writeFileSync(join(foreign, 'thesis.tex'), 'precious')
     await expectVeilError(net.start(), 'DIR_NOT_DEVNET', /--dir/)
     await expectVeilError(
-      new LocalNetwork({ dir: foreign, port: 0, reset: true }).start(),
+      new LocalNetwork({ dir: foreign, port: 0, workers: 0, reset: true }).start(),
       'DIR_NOT_DEVNET',
       /--dir/,
     )

@@ -17,9 +17,11 @@ import {
   systemClock,
   VeilError,
 } from '@veil/protocol'
-import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, toHex } from 'viem'
 import { readNetworkFile, writeFileAtomic } from './files.js'
+import { bootstrapDevRoles, DevGatekeeper } from './gatekeeper.js'
 import { DirLock } from './lock.js'
+import { defaultVeilCommand, spawnWorker, type VeilCommand, type WorkerProcess } from './worker-process.js'
 
 /** What `veil dev` keeps in `network.json` beyond the public fields. */
 export interface DevnetInfo {
@@ -49,6 +51,13 @@ export interface LocalNetworkOptions {
   /** anvil JSON-RPC port; 0 picks a free one. */
   port?: number
   chainId?: number
+  /** Workers to run (each a `veil worker start` process). Default 2. */
+  workers?: number
+  /** How to run `veil` for the workers; defaults to the installed `@veil/cli`. */
+  veil?: VeilCommand
+  /** Level of the worker log lines passed to `onWorkerLog`. Default `warn`. */
+  workerLogLevel?: 'debug' | 'info' | 'warn' | 'error'
+  onWorkerLog?: (worker: number, line: string) => void
   logger?: Logger
   clock?: Clock
   onProgress?: (event: ProgressEvent) => void
@@ -80,6 +89,8 @@ export class LocalNetwork {
   private resolveReady!: (network: DevnetNetworkFile) => void
   private rejectReady!: (error: unknown) => void
   private anvil: AnvilInstance | undefined
+  private gatekeeper: DevGatekeeper | undefined
+  private workerProcesses: WorkerProcess[] = []
   private lock: DirLock | undefined
   private started = false
   private disposed: Promise<void> | undefined
@@ -190,10 +201,65 @@ export class LocalNetwork {
       )
     }
 
-    // Seam for later issues: the KMS and workers start here and fill `kms` and `workers`.
+    const ledger = getLedger({ publicClient, walletClient, addresses: network.contracts })
+    await bootstrapDevRoles(ledger, publicClient, owner.address)
+
+    const workerCount = this.options.workers ?? 2
+    if (workerCount > 0) {
+      // Workers read the chain half of the network now; network.json itself appears only when ready.
+      const workersDir = join(this.dir, 'workers')
+      mkdirSync(workersDir, { recursive: true })
+      const chainView = join(workersDir, 'network.json')
+      writeFileAtomic(chainView, `${JSON.stringify({ ...network, workers: [] }, null, 2)}\n`)
+      this.gatekeeper = new DevGatekeeper({
+        publicClient,
+        ledger,
+        chainId: network.chainId,
+        cluster: BigInt(network.devnet.cluster),
+        fromBlock: BigInt(network.deployBlock),
+        logger: this.log,
+      })
+      await this.gatekeeper.start()
+      const workers = await this.step(
+        'workers',
+        () => this.startWorkers(workerCount, chainView, workersDir),
+        (w) => `${w.length} ready`,
+      )
+      network = { ...network, workers: workers.map((w) => ({ url: w.url, address: w.address })) }
+    } else {
+      network = { ...network, workers: [] }
+    }
+
+    // Seam for the KMS: it starts here and fills `kms`.
     writeFileAtomic(this.networkPath, `${JSON.stringify(network, null, 2)}\n`)
     this.log.info('devnet ready', { rpcUrl: network.rpcUrl, dir: this.dir })
     return network
+  }
+
+  private async startWorkers(
+    count: number,
+    networkPath: string,
+    workersDir: string,
+  ): Promise<WorkerProcess[]> {
+    const veil = this.options.veil ?? defaultVeilCommand()
+    const started = await Promise.allSettled(
+      Array.from({ length: count }, (_, index) =>
+        spawnWorker({
+          index,
+          veil,
+          networkPath,
+          dataDir: join(workersDir, String(index)),
+          // Distinct funded dev accounts, so parallel gas top-ups never race on a nonce.
+          operatorKey: toHex(devAccount(2 + (index % 7)).getHdKey().privateKey ?? new Uint8Array(32)),
+          logLevel: this.options.workerLogLevel ?? 'warn',
+          onLog: (line) => this.options.onWorkerLog?.(index, line),
+        }),
+      ),
+    )
+    for (const result of started) if (result.status === 'fulfilled') this.workerProcesses.push(result.value)
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
+    return this.workerProcesses
   }
 
   /** Checks that the chain state still holds the ledger that `network.json` describes. */
@@ -270,9 +336,14 @@ export class LocalNetwork {
   }
 
   private async stopAll(): Promise<void> {
+    const workers = this.workerProcesses
+    this.workerProcesses = []
     const anvil = this.anvil
     this.anvil = undefined
     try {
+      await Promise.all(workers.map((w) => w.stop()))
+      await this.gatekeeper?.stop()
+      this.gatekeeper = undefined
       await anvil?.stop()
     } finally {
       this.lock?.release()

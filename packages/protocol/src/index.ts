@@ -1,3 +1,16 @@
+export {
+  type CommandCall,
+  type CommandReceipt,
+  type ContractEvent,
+  type DecodedPayload,
+  decodeCommandPayload,
+  decodeInitPayload,
+  encodeCommandPayload,
+  encodeInitPayload,
+  MAX_METHOD_NAME,
+  PayloadError,
+  PayloadFormat,
+} from './command.js'
 export { errorMessage, UsageError, VeilError, type VeilErrorOptions, walkCauses } from './errors.js'
 export { type Address, type Hex, isAddress, isHex } from './hex.js'
 export { type Clock, type Logger, type Startable, silentLogger, systemClock } from './log.js'
@@ -17,3 +30,4 @@ export {
   ValueEncodingError,
   type VeilValue,
 } from './value.js'
+export { VEIL_VERSION } from './version.js'

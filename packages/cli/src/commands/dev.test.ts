@@ -12,7 +12,7 @@ describe('veil dev (as a process)', () => {
     'runs until %s, then stops cleanly within 5 s and exits 0',
     async (signal) => {
       const dir = join(root, signal)
-      const veil = spawnVeil(['dev', '--dir', dir, '--port', '0'])
+      const veil = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0'])
       try {
         await veil.waitFor(/Press Ctrl-C to stop/)
         expect(veil.stderr()).toMatch(/✓ chain {2}http:\/\/127\.0\.0\.1:\d+/)
@@ -35,14 +35,14 @@ describe('veil dev (as a process)', () => {
 
   it('prints the network as JSON with --json and reuses it on restart', async () => {
     const dir = join(root, 'json')
-    const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--json'])
+    const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0', '--json'])
     await first.waitFor(/"event":"ready"/)
     const ready = JSON.parse(first.stdout().trim())
     expect(ready).toMatchObject({ event: 'ready', network: { chainId: 31337, kms: null, workers: [] } })
     first.child.kill('SIGINT')
     expect(await first.exited).toBe(0)
 
-    const second = spawnVeil(['dev', '--dir', dir, '--port', '0', '--json'])
+    const second = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0', '--json'])
     await second.waitFor(/"event":"ready"/)
     expect(second.stderr()).toMatch(/✓ ledger {2}reused/)
     expect(JSON.parse(second.stdout().trim()).network.contracts).toEqual(ready.network.contracts)
@@ -55,7 +55,7 @@ describe('veil dev (as a process)', () => {
     const { mkdirSync, writeFileSync } = await import('node:fs')
     mkdirSync(dir)
     writeFileSync(join(dir, 'notes.txt'), 'mine')
-    const veil = spawnVeil(['dev', '--dir', dir, '--port', '0'])
+    const veil = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0'])
     expect(await veil.exited).toBe(1)
     expect(veil.stderr()).toContain('is not a Veil devnet data dir')
     expect(veil.stderr()).toContain('fix: choose an empty or new directory with --dir')

@@ -32,6 +32,7 @@ export const devCommand: Command = {
     const json = flag(ctx, 'json')
     const dir = pathOption(ctx, 'dir', '.veil')
     const port = intOption(ctx, 'port', 0, 65535) ?? 8545
+    const workers = intOption(ctx, 'workers', 0, 16) ?? 2
     const shownDir = relative(io.cwd, dir) || '.'
     const started = performance.now()
 
@@ -41,6 +42,9 @@ export const devCommand: Command = {
       dir,
       port,
       reset: flag(ctx, 'reset'),
+      workers,
+      workerLogLevel: flag(ctx, 'verbose') ? 'info' : 'warn',
+      onWorkerLog: (index, line) => io.err(`  [worker ${index}] ${line}`),
       logger: ctx.logger,
       onProgress: (event) => io.err(formatProgress(event)),
     })
@@ -69,6 +73,7 @@ export const devCommand: Command = {
               ['Registry', info.contracts.registry],
               ['Contracts', info.contracts.contracts],
               ['Commands', info.contracts.commands],
+              ...info.workers.map((w, i): [string, string] => [`Worker ${i}`, `${w.url}  ${w.address}`]),
               ['Network', `${relative(io.cwd, network.networkPath)}`],
             ]),
             '',

@@ -1,0 +1,130 @@
+import { UsageError } from '@veil/protocol'
+import { flag, intOption, pathOption, stringOption } from '../args.js'
+import { type Command, ExitCode } from '../command.js'
+import { toJson } from '../output.js'
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+
+export const workerStartCommand: Command = {
+  name: ['worker', 'start'],
+  summary: 'run a worker: register it, follow the ledger, execute its cluster’s contracts',
+  description:
+    'Creates the worker identity in --data on first start, registers it on the ledger (the operator\n' +
+    'account pays its gas), waits until it is approved and in a cluster, then follows the chain and\n' +
+    'serves GET /healthz and GET /v1/info until SIGINT/SIGTERM. The operator key comes from\n' +
+    'VEIL_OPERATOR_KEY; on a local dev network a funded dev account is used when it is unset.',
+  options: {
+    network: {
+      type: 'string',
+      valueName: '<file>',
+      description: 'network file',
+      default: '.veil/network.json',
+    },
+    data: {
+      type: 'string',
+      valueName: '<dir>',
+      description: 'data dir for the identity and state',
+      default: '.veil-worker',
+    },
+    host: {
+      type: 'string',
+      valueName: '<ip>',
+      description: 'interface for the HTTP API',
+      default: '127.0.0.1',
+    },
+    port: {
+      type: 'string',
+      valueName: '<port>',
+      description: 'HTTP port (0 picks a free one)',
+      default: '0',
+    },
+    'public-url': {
+      type: 'string',
+      valueName: '<url>',
+      description: 'URL to register (default: the listening address)',
+    },
+    'log-level': {
+      type: 'string',
+      valueName: '<level>',
+      description: 'debug, info, warn or error',
+      default: 'info',
+    },
+    'log-json': { type: 'boolean', description: 'log JSON lines (pino) instead of text' },
+    'exit-with-parent': {
+      type: 'boolean',
+      description: 'stop when standard input closes (used by veil dev)',
+    },
+  },
+  json: true,
+  examples: [
+    'veil worker start --data .veil/workers/0',
+    'veil worker start --network net.json --port 8600 --json',
+  ],
+  async run(ctx) {
+    const { io } = ctx
+    const level = stringOption(ctx, 'log-level') ?? 'info'
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+      throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
+    }
+    const port = intOption(ctx, 'port', 0, 65535) ?? 0
+    const [{ Worker, createLogger }, { readNetworkFile }, { devAccount }, { privateKeyToAccount }] =
+      await Promise.all([
+        import('@veil/runtime'),
+        import('@veil/devnet'),
+        import('@veil/ledger'),
+        import('viem/accounts'),
+      ])
+    const network = readNetworkFile(pathOption(ctx, 'network', '.veil/network.json'))
+    const operatorKey = io.env.VEIL_OPERATOR_KEY
+    if (operatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) {
+      throw new UsageError('VEIL_OPERATOR_KEY must be a 0x-prefixed 32-byte hex private key')
+    }
+    const isDevnet = 'devnet' in network
+    const operator = operatorKey
+      ? privateKeyToAccount(operatorKey as `0x${string}`)
+      : isDevnet
+        ? devAccount(9)
+        : undefined
+    const logger = createLogger({
+      level: level as (typeof LOG_LEVELS)[number],
+      format: flag(ctx, 'log-json') ? 'json' : 'text',
+      write: (line) => io.err(line.replace(/\n$/, '')),
+    })
+    const worker = new Worker({
+      network,
+      dataDir: pathOption(ctx, 'data', '.veil-worker'),
+      host: stringOption(ctx, 'host') ?? '127.0.0.1',
+      port,
+      ...(stringOption(ctx, 'public-url') ? { publicUrl: stringOption(ctx, 'public-url') as string } : {}),
+      ...(operator ? { operator } : {}),
+      logger,
+    })
+
+    const stopped = new Promise<'signal' | 'parent'>((resolve) => {
+      ctx.signal.addEventListener('abort', () => resolve('signal'), { once: true })
+      if (flag(ctx, 'exit-with-parent')) {
+        process.stdin.on('end', () => resolve('parent'))
+        process.stdin.on('error', () => resolve('parent'))
+        process.stdin.resume()
+      }
+    })
+    const startup = worker.start()
+    const first = await Promise.race([startup.then(() => 'started' as const), stopped])
+    if (first !== 'started') {
+      const stopping = worker.stop() // aborts whatever start() is waiting for
+      await startup.catch(() => {})
+      await stopping
+      return ExitCode.ok
+    }
+    const ready = { event: 'ready', url: worker.url, address: worker.address, cluster: worker.info().cluster }
+    io.out(
+      flag(ctx, 'json')
+        ? toJson(ready)
+        : `worker ${ready.address} ready at ${ready.url} (cluster ${ready.cluster})`,
+    )
+    const outcome = await Promise.race([stopped, worker.failed])
+    await worker.stop()
+    if (outcome instanceof Error) throw outcome
+    return ExitCode.ok
+  },
+}

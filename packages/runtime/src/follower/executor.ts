@@ -1,0 +1,393 @@
+import { createHmac } from 'node:crypto'
+import { deriveContractRandomSeed } from '@veil/crypto'
+import type { LedgerEvent } from '@veil/ledger'
+import {
+  type CommandReceipt,
+  type ContractEvent,
+  decodeCommandPayload,
+  decodeInitPayload,
+  decodeValue,
+  encodeValue,
+  errorMessage,
+  type Hex,
+  type Logger,
+  VeilError,
+} from '@veil/protocol'
+import {
+  type ContractEngine,
+  ContractError,
+  HostCallbackError,
+  InvalidBundleError,
+  type InvocationEnv,
+  type InvokeOutcome,
+  SandboxCrashError,
+  TimeoutError,
+} from '../sandbox/index.js'
+import type { BlockWriter, ContractSecrets } from '../state/index.js'
+import {
+  CODE_TABLE,
+  CONTRACTS_TABLE,
+  type ContractRecord,
+  decodeContractRecord,
+  encodeContractRecord,
+} from './contracts.js'
+
+export interface ExecutorBlock {
+  number: bigint
+  hash: Hex
+  /** Seconds since the UNIX epoch, as the chain reports it. */
+  timestamp: bigint
+}
+
+/** A decoded ledger event with the position of its log. */
+export type PositionedEvent = LedgerEvent & { transactionHash: Hex; logIndex: number }
+
+export interface EngineCache {
+  /** The engine for `code` (by hash), created on first use. Throws if the code cannot be loaded. */
+  engineFor(codeHash: Hex, code: string): Promise<ContractEngine>
+}
+
+export interface BlockExecutorOptions {
+  /** Only contracts deployed to this cluster are executed. */
+  cluster: string
+  secrets: ContractSecrets
+  engines: EngineCache
+  logger: Logger
+  /** Called with every receipt once its block is committed (events for subscribers, metrics). */
+  onReceipt?: (receipt: CommandReceipt) => void
+}
+
+const utf8Decoder = new TextDecoder()
+
+/**
+ * Applies one block's ledger events to the state, in log order, deterministically: the same events give
+ * the same writes, receipts and state digest on every worker of the cluster.
+ */
+export class BlockExecutor {
+  private readonly seedKeys = new Map<string, Uint8Array>()
+  private finalAttempt = false
+
+  constructor(private readonly options: BlockExecutorOptions) {}
+
+  /**
+   * Executes `events` (all from `block`, sorted by log index) into `writer`. Returns the receipts.
+   *
+   * Throws `NondeterministicFailure` when an outcome depends on this host (a wall-clock timeout, a
+   * sandbox crash) rather than on the command: the caller discards the block and retries it. With
+   * `finalAttempt` such outcomes are recorded instead, so an intrinsically slow command cannot stall the
+   * cluster forever.
+   */
+  async execute(
+    block: ExecutorBlock,
+    events: PositionedEvent[],
+    writer: BlockWriter,
+    options: { finalAttempt?: boolean } = {},
+  ): Promise<CommandReceipt[]> {
+    this.finalAttempt = options.finalAttempt ?? false
+    const receipts: CommandReceipt[] = []
+    for (const event of events) {
+      const receipt = await this.apply(block, event, writer)
+      if (receipt) {
+        receipts.push(receipt)
+        this.storeReceipt(writer, receipt)
+      }
+    }
+    return receipts
+  }
+
+  private async apply(
+    block: ExecutorBlock,
+    event: PositionedEvent,
+    writer: BlockWriter,
+  ): Promise<CommandReceipt | undefined> {
+    switch (event.eventName) {
+      case 'CodeUploaded':
+        // Code is public: every worker keeps every upload, so a later deploy or upgrade finds it.
+        writer.putPlain(CODE_TABLE, event.args.codeHash, hexToBytes(event.args.code))
+        return undefined
+      case 'ContractDeployed': {
+        if (String(event.args.cluster) !== this.options.cluster) return undefined
+        const record: ContractRecord = {
+          id: String(event.args.contractId),
+          cluster: String(event.args.cluster),
+          owner: event.args.owner,
+          codeHash: event.args.codeHash,
+          deployedAt: block.number,
+        }
+        writer.putPlain(CONTRACTS_TABLE, record.id, encodeContractRecord(record))
+        return this.runInit(block, event, record, hexToBytes(event.args.initPayload), writer)
+      }
+      case 'ContractUpgraded': {
+        const record = this.contract(writer, String(event.args.contractId))
+        if (!record) return undefined
+        const { broken: _previouslyBroken, ...rest } = record
+        writer.putPlain(
+          CONTRACTS_TABLE,
+          record.id,
+          encodeContractRecord({ ...rest, codeHash: event.args.codeHash }),
+        )
+        return undefined
+      }
+      case 'ContractOwnershipTransferred': {
+        const record = this.contract(writer, String(event.args.contractId))
+        if (!record) return undefined
+        writer.putPlain(
+          CONTRACTS_TABLE,
+          record.id,
+          encodeContractRecord({ ...record, owner: event.args.newOwner }),
+        )
+        return undefined
+      }
+      case 'Command': {
+        const record = this.contract(writer, String(event.args.contractId))
+        if (!record) return undefined
+        return this.runCommand(block, event, record, writer)
+      }
+      default:
+        return undefined
+    }
+  }
+
+  private contract(writer: BlockWriter, id: string): ContractRecord | undefined {
+    const bytes = writer.getPlain(CONTRACTS_TABLE, id)
+    return bytes ? decodeContractRecord(bytes) : undefined
+  }
+
+  private async runInit(
+    block: ExecutorBlock,
+    event: PositionedEvent & { eventName: 'ContractDeployed' },
+    record: ContractRecord,
+    payload: Uint8Array,
+    writer: BlockWriter,
+  ): Promise<CommandReceipt> {
+    const base = this.receiptBase(block, event, record.id, 'init', 0n, event.args.owner, 'init')
+    const engine = await this.loadEngine(record, writer)
+    if ('error' in engine) return this.failed(base, writer, engine.error)
+    let args: unknown
+    try {
+      const decoded = decodeInitPayload(payload)
+      if (decoded.format === 'sealed') {
+        return this.failed(base, writer, {
+          code: 'SEALED_PAYLOAD_UNSUPPORTED',
+          message: 'sealed init payloads need request encryption, which this worker does not support yet',
+        })
+      }
+      args = decoded.value
+    } catch (error) {
+      return this.failed(base, writer, { code: 'INVALID_PAYLOAD', message: errorMessage(error) })
+    }
+    if (!engine.engine.methods.hasInit) {
+      if (args === undefined)
+        return { ...base, ok: true, result: null, events: [], fuel: 0, stateDigest: writer.digest() }
+      return this.failed(base, writer, {
+        code: 'NO_INIT',
+        message: 'init arguments were given, but the contract has no init()',
+      })
+    }
+    return this.invoke(engine.engine, base, writer, 'init', [args], event.args.owner, block)
+  }
+
+  private async runCommand(
+    block: ExecutorBlock,
+    event: PositionedEvent & { eventName: 'Command' },
+    record: ContractRecord,
+    writer: BlockWriter,
+  ): Promise<CommandReceipt> {
+    const base = this.receiptBase(block, event, record.id, 'command', event.args.seq, event.args.sender, '')
+    let call: { method: string; args: unknown[] }
+    try {
+      const decoded = decodeCommandPayload(hexToBytes(event.args.payload))
+      if (decoded.format === 'sealed') {
+        return this.failed(base, writer, {
+          code: 'SEALED_PAYLOAD_UNSUPPORTED',
+          message: 'sealed command payloads need request encryption, which this worker does not support yet',
+        })
+      }
+      call = decoded.value
+    } catch (error) {
+      return this.failed(base, writer, { code: 'INVALID_PAYLOAD', message: errorMessage(error) })
+    }
+    const withMethod = { ...base, method: call.method }
+    const engine = await this.loadEngine(record, writer)
+    if ('error' in engine) return this.failed(withMethod, writer, engine.error)
+    return this.invoke(engine.engine, withMethod, writer, call.method, call.args, event.args.sender, block)
+  }
+
+  private async invoke(
+    engine: ContractEngine,
+    base: Omit<CommandReceipt, 'ok' | 'events' | 'fuel' | 'stateDigest'>,
+    writer: BlockWriter,
+    method: string,
+    args: unknown[],
+    caller: Hex,
+    block: ExecutorBlock,
+  ): Promise<CommandReceipt> {
+    const contractId = base.contractId
+    const savepoint = writer.savepoint()
+    const events: ContractEvent[] = []
+    const env: InvocationEnv = {
+      kind: base.kind,
+      contractId,
+      caller,
+      block: { number: block.number, timestamp: Number(block.timestamp) * 1000, hash: block.hash },
+      randomSeed: this.randomSeed(contractId, block.hash, base.logIndex),
+    }
+    let outcome: InvokeOutcome
+    try {
+      outcome = await engine.invoke({
+        env,
+        method: base.kind === 'init' ? 'init' : method,
+        argsText: encodeValue(base.kind === 'init' ? args.slice(0, 1) : args, 'args'),
+        host: {
+          storage: {
+            get: (key) => writer.get(contractId, key),
+            set: (key, valueText) => writer.set(contractId, key, valueText),
+            delete: (key) => writer.delete(contractId, key),
+          },
+          emit: (name, dataText) => {
+            events.push({ name, data: decodeValue(dataText) })
+          },
+        },
+      })
+    } catch (error) {
+      // The engine reports contract failures as outcomes; a throw here is a host-side fault.
+      writer.rollbackTo(savepoint)
+      this.options.logger.error('engine failed outside the sandbox', {
+        contractId,
+        error: errorMessage(error),
+      })
+      throw error
+    }
+    if (!outcome.ok) {
+      writer.rollbackTo(savepoint) // a failed command changes nothing
+      const error = outcome.error
+      if (error instanceof HostCallbackError) throw error // this host's fault, never the command's
+      if ((error instanceof TimeoutError || error instanceof SandboxCrashError) && !this.finalAttempt) {
+        throw new NondeterministicFailure(error, contractId, base.txHash)
+      }
+      const stack = error instanceof ContractError && error.mappedStack ? error.mappedStack : undefined
+      return {
+        ...base,
+        ok: false,
+        error: {
+          code: error.code,
+          message:
+            error instanceof ContractError || !error.details
+              ? error.shortMessage
+              : `${error.shortMessage}. ${error.details}`,
+          ...(stack ? { stack } : {}),
+        },
+        events: [],
+        fuel: outcome.fuel,
+        stateDigest: writer.digest(),
+      }
+    }
+    return {
+      ...base,
+      ok: true,
+      result: decodeValue(outcome.resultText),
+      events,
+      fuel: outcome.fuel,
+      stateDigest: writer.digest(),
+    }
+  }
+
+  private async loadEngine(
+    record: ContractRecord,
+    writer: BlockWriter,
+  ): Promise<{ engine: ContractEngine } | { error: { code: string; message: string } }> {
+    if (record.broken) return { error: { code: 'CODE_INVALID', message: record.broken } }
+    const code = writer.getPlain(CODE_TABLE, record.codeHash)
+    if (!code)
+      return { error: { code: 'CODE_MISSING', message: `no code uploaded with hash ${record.codeHash}` } }
+    try {
+      return { engine: await this.options.engines.engineFor(record.codeHash, utf8Decoder.decode(code)) }
+    } catch (error) {
+      // Only a bad bundle is a fact every worker agrees on, and so may enter the replicated state. Any
+      // other failure (a fault of this host) must not: rethrow, so the block is retried, not recorded.
+      if (!(error instanceof InvalidBundleError)) throw error
+      const message = `the contract code cannot be loaded: ${error.details ?? error.shortMessage}`
+      writer.putPlain(CONTRACTS_TABLE, record.id, encodeContractRecord({ ...record, broken: message }))
+      return { error: { code: 'CODE_INVALID', message } }
+    }
+  }
+
+  private failed(
+    base: Omit<CommandReceipt, 'ok' | 'events' | 'fuel' | 'stateDigest'>,
+    writer: BlockWriter,
+    error: { code: string; message: string },
+  ): CommandReceipt {
+    return { ...base, ok: false, error, events: [], fuel: 0, stateDigest: writer.digest() }
+  }
+
+  private receiptBase(
+    block: ExecutorBlock,
+    event: PositionedEvent,
+    contractId: string,
+    kind: 'init' | 'command',
+    seq: bigint,
+    sender: Hex,
+    method: string,
+  ): Omit<CommandReceipt, 'ok' | 'events' | 'fuel' | 'stateDigest'> {
+    return {
+      version: 1,
+      kind,
+      txHash: event.transactionHash,
+      blockNumber: block.number,
+      blockHash: block.hash,
+      logIndex: event.logIndex,
+      contractId,
+      seq,
+      sender,
+      method,
+    }
+  }
+
+  /** Receipts are kept per transaction: a list, since one transaction may carry several commands. */
+  private storeReceipt(writer: BlockWriter, receipt: CommandReceipt): void {
+    const existing = writer.getReceipt(receipt.txHash)
+    const list = existing ? (decodeValue(existing.receiptText) as CommandReceipt[]) : []
+    list.push(receipt)
+    writer.putReceipt(
+      receipt.txHash,
+      existing?.contractId ?? receipt.contractId,
+      encodeValue(list, 'receipt'),
+    )
+  }
+
+  /**
+   * The seed of `ctx.random` and `Math.random` for one command: HMAC of the block hash and the command's
+   * log index under the contract's random-seed key. Identical on every worker, unknowable without the
+   * contract secret, and different for every command.
+   */
+  private randomSeed(contractId: string, blockHash: Hex, logIndex: number): Uint8Array {
+    let key = this.seedKeys.get(contractId)
+    if (!key) {
+      key = deriveContractRandomSeed(this.options.secrets.contractSecret(contractId))
+      this.seedKeys.set(contractId, key)
+    }
+    const position = Buffer.alloc(4)
+    position.writeUInt32BE(logIndex)
+    return new Uint8Array(createHmac('sha256', key).update(hexToBytes(blockHash)).update(position).digest())
+  }
+}
+
+function hexToBytes(hex: Hex): Uint8Array {
+  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
+}
+
+/**
+ * An outcome that depends on this host rather than on the command (a wall-clock timeout, a sandbox
+ * crash): recording it could fork this worker from its peers, so the block is retried instead.
+ */
+export class NondeterministicFailure extends VeilError {
+  override name = 'NondeterministicFailure'
+  constructor(cause: VeilError, contractId: string, txHash: Hex) {
+    super(`contract ${contractId} hit a host-dependent failure (${cause.code}) in transaction ${txHash}`, {
+      code: 'NONDETERMINISTIC_FAILURE',
+      details: cause.shortMessage,
+      hint: 'the block is retried; if this persists the host is overloaded, or the command is too slow for its deadline',
+      cause,
+    })
+  }
+}

@@ -1,0 +1,175 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { buildContract } from '@veil/contract/build'
+import { bootstrapDevRoles, DevGatekeeper } from '@veil/devnet'
+import { devAccount, explainLedgerError } from '@veil/ledger'
+import { startTestLedger, type TestLedger } from '@veil/ledger/testing'
+import {
+  type CommandReceipt,
+  encodeCommandPayload,
+  encodeInitPayload,
+  type Hex,
+  type NetworkFile,
+  silentLogger,
+} from '@veil/protocol'
+import { keccak256, parseEventLogs, toHex } from 'viem'
+import { Worker, type WorkerOptions } from '../worker/worker.js'
+
+export const CONTRACTS = {
+  counter: fileURLToPath(new URL('./contracts/counter.ts', import.meta.url)),
+  bank: fileURLToPath(new URL('./contracts/bank.ts', import.meta.url)),
+  entropy: fileURLToPath(new URL('./contracts/entropy.ts', import.meta.url)),
+}
+
+export interface BlockDigest {
+  number: bigint
+  hash: Hex
+  digest: Hex
+}
+
+export interface TestWorker {
+  worker: Worker
+  dataDir: string
+  /** State digest after every block this worker committed, in order. */
+  digests: BlockDigest[]
+  receipts: CommandReceipt[]
+}
+
+export interface TestCluster {
+  ledger: TestLedger
+  network: NetworkFile
+  root: string
+  workers: TestWorker[]
+  /** Starts another in-process worker (data dir under the cluster's temp dir unless given). */
+  addWorker(options?: Partial<WorkerOptions> & { dataDir?: string }): Promise<TestWorker>
+  /** Uploads and deploys a contract source file; returns its id. */
+  deploy(file: string, init?: unknown, from?: number): Promise<bigint>
+  /** Submits a plain command from dev account `from`; resolves with its transaction hash and block. */
+  submit(
+    contractId: bigint,
+    method: string,
+    args: unknown[],
+    from?: number,
+  ): Promise<{ txHash: Hex; blockNumber: bigint }>
+  /** Waits until every running worker has processed the chain head. */
+  settle(timeoutMs?: number): Promise<bigint>
+  stop(): Promise<void>
+}
+
+/**
+ * A real cluster for integration tests: anvil, the ledger, the dev gatekeeper (approval + cluster 1)
+ * and in-process workers with their own data dirs. Always `await cluster.stop()`.
+ */
+export async function startTestCluster(
+  options: { workers?: number; workerOptions?: Partial<WorkerOptions> } = {},
+): Promise<TestCluster> {
+  const root = mkdtempSync(join(tmpdir(), 'veil-cluster-'))
+  const ledger = await startTestLedger()
+  const owner = ledger.owner
+  const send = async (action: string, write: () => Promise<Hex>) => {
+    try {
+      const receipt = await ledger.publicClient.waitForTransactionReceipt({
+        hash: await write(),
+        pollingInterval: 20,
+      })
+      if (receipt.status !== 'success') throw new Error(`${action} reverted`)
+      return receipt
+    } catch (error) {
+      throw explainLedgerError(error, action)
+    }
+  }
+  await send('createCluster', () => owner.registry.write.createCluster())
+  await bootstrapDevRoles(owner, ledger.publicClient, ledger.as(0).account.address)
+  const gatekeeper = new DevGatekeeper({
+    publicClient: ledger.publicClient,
+    ledger: owner,
+    chainId: 31337,
+    cluster: 1n,
+    fromBlock: BigInt(ledger.deployment.deployBlock),
+    pollIntervalMs: 20,
+    logger: silentLogger,
+  })
+  await gatekeeper.start()
+  const network: NetworkFile = {
+    version: 1,
+    chainId: 31337,
+    rpcUrl: ledger.anvil.rpcUrl,
+    wsUrl: ledger.anvil.wsUrl,
+    devMode: true,
+    deployBlock: ledger.deployment.deployBlock,
+    contracts: ledger.addresses,
+    kms: null,
+    workers: [],
+  }
+
+  const workers: TestWorker[] = []
+  let operatorIndex = 2
+  const addWorker = async (extra: Partial<WorkerOptions> & { dataDir?: string } = {}) => {
+    const entry: TestWorker = {
+      worker: undefined as unknown as Worker,
+      dataDir: extra.dataDir ?? mkdtempSync(join(root, 'worker-')),
+      digests: [],
+      receipts: [],
+    }
+    entry.worker = new Worker({
+      network,
+      dataDir: entry.dataDir,
+      operator: devAccount((operatorIndex++ % 8) + 2),
+      pollIntervalMs: 50,
+      ...options.workerOptions,
+      ...extra,
+      onBlock: (block, digest, receipts) => {
+        entry.digests.push({ ...block, digest })
+        entry.receipts.push(...receipts)
+      },
+    })
+    await entry.worker.start()
+    workers.push(entry)
+    return entry
+  }
+  for (let i = 0; i < (options.workers ?? 2); i++) await addWorker()
+
+  const deploy = async (file: string, init?: unknown, from = 1) => {
+    const bundle = await buildContract({ entry: file })
+    const { ledger: as } = ledger.as(from)
+    await send('uploadCode', () =>
+      as.contracts.write.uploadCode([toHex(new TextEncoder().encode(bundle.code))]),
+    )
+    const codeHash = keccak256(new TextEncoder().encode(bundle.code))
+    const receipt = await send('deploy', () =>
+      as.contracts.write.deploy([1n, codeHash, toHex(encodeInitPayload(init)), 0n]),
+    )
+    const [deployed] = parseEventLogs({
+      abi: as.contracts.abi,
+      logs: receipt.logs,
+      eventName: 'ContractDeployed',
+    })
+    if (!deployed) throw new Error('no ContractDeployed event')
+    return deployed.args.contractId
+  }
+
+  const submit = async (contractId: bigint, method: string, args: unknown[], from = 1) => {
+    const { ledger: as } = ledger.as(from)
+    const receipt = await send(`submit ${method}`, () =>
+      as.commands.write.submit([contractId, toHex(encodeCommandPayload({ method, args }))]),
+    )
+    return { txHash: receipt.transactionHash, blockNumber: receipt.blockNumber }
+  }
+
+  const settle = async (timeoutMs = 30_000) => {
+    const head = await ledger.publicClient.getBlockNumber({ cacheTime: 0 })
+    await Promise.all(workers.map((w) => w.worker.chainFollower?.waitForBlock(head, timeoutMs)))
+    return head
+  }
+
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.worker.stop()))
+    await gatekeeper.stop()
+    await ledger.stop()
+    rmSync(root, { recursive: true, force: true })
+  }
+
+  return { ledger, network, root, workers, addWorker, deploy, submit, settle, stop }
+}
