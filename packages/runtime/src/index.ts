@@ -1,3 +1,40 @@
+export { createWorkerApp, type WorkerHealth, type WorkerInfo, type WorkerPhase } from './api/app.js'
+export { type ChainReader, ViemChainReader } from './follower/chain.js'
+export { BlockExecutor } from './follower/executor.js'
+export { ChainFollower, type ChainFollowerOptions, type FollowerStatus } from './follower/follower.js'
+export { type CreateLoggerOptions, createLogger, type LogFormat, type LogLevel } from './log.js'
+export {
+  ContractEngine,
+  type ContractEngineOptions,
+  ContractError,
+  type ContractMethods,
+  DEFAULT_COMMAND_LIMITS,
+  DEFAULT_LOAD_LIMITS,
+  DEFAULT_QUERY_LIMITS,
+  EngineDisposedError,
+  FUEL_COSTS,
+  HostCallbackError,
+  InvalidArgumentsError,
+  InvalidBundleError,
+  InvalidLimitsError,
+  InvalidRequestError,
+  InvalidResultError,
+  type InvocationEnv,
+  type InvocationHost,
+  type InvokeOutcome,
+  type InvokeRequest,
+  NotAllowedError,
+  OutOfFuelError,
+  OutOfMemoryError,
+  type RandomSource,
+  SandboxCrashError,
+  SandboxError,
+  type SandboxLimits,
+  StackOverflowError,
+  type StorageHost,
+  TimeoutError,
+  UnknownMethodError,
+} from './sandbox/index.js'
 export {
   type BlockHeader,
   BlockInProgressError,
@@ -21,10 +58,5 @@ export {
   StateStoreError,
   type StateStoreOptions,
 } from './state/index.js'
-export { Worker, type WorkerOptions, RUNTIME_VERSION } from './worker/worker.js'
 export { DEV_MASTER_SECRET } from './worker/dev.js'
-export { createLogger, type CreateLoggerOptions, type LogFormat, type LogLevel } from './log.js'
-export { createWorkerApp, type WorkerInfo, type WorkerHealth, type WorkerPhase } from './api/app.js'
-export { ChainFollower, type ChainFollowerOptions, type FollowerStatus } from './follower/follower.js'
-export { BlockExecutor } from './follower/executor.js'
-export { ViemChainReader, type ChainReader } from './follower/chain.js'
+export { RUNTIME_VERSION, Worker, type WorkerOptions } from './worker/worker.js'

@@ -21,7 +21,10 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const level = options.level ?? 'info'
   const write = options.write ?? ((line: string) => process.stderr.write(line))
   if (options.format === 'json') {
-    const root = pino({ level, base: options.base ?? {}, timestamp: pino.stdTimeFunctions.isoTime }, { write })
+    const root = pino(
+      { level, base: options.base ?? {}, timestamp: pino.stdTimeFunctions.isoTime },
+      { write },
+    )
     const wrap = (p: pino.Logger): Logger => ({
       debug: (msg, fields) => p.debug(fields ?? {}, msg),
       info: (msg, fields) => p.info(fields ?? {}, msg),
@@ -60,5 +63,7 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 
 function formatField(value: unknown): string {
   if (typeof value === 'string' || typeof value === 'bigint') return String(value)
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value)
+  return (
+    JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? String(value)
+  )
 }

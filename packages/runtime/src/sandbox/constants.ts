@@ -1,0 +1,21 @@
+/**
+ * Size caps shared by the host and the guest prelude. Plain constants with no imports, so that the
+ * prelude bundle can include them without pulling in host code.
+ */
+
+/** Storage keys are at most this many UTF-8 bytes. */
+export const MAX_STORAGE_KEY_BYTES = 1024
+/** Encoded storage values are at most this many UTF-8 bytes. */
+export const MAX_STORAGE_VALUE_BYTES = 256 * 1024
+/** Event names are at most this many UTF-8 bytes. */
+export const MAX_EVENT_NAME_BYTES = 256
+/** Encoded event data is at most this many UTF-8 bytes. */
+export const MAX_EVENT_DATA_BYTES = 64 * 1024
+/** One log message is at most this many characters (the prelude truncates, the host enforces). */
+export const MAX_LOG_MESSAGE_CHARS = 4096
+/** One `ctx.random` / `crypto.getRandomValues` call returns at most this many bytes. */
+export const MAX_RANDOM_BYTES = 65_536
+/** Largest accepted `argsText`, in UTF-8 bytes. */
+export const MAX_ARGS_BYTES = 4 * 1024 * 1024
+/** Largest failure report (a JSON `GuestFailure`) the host reads from the guest. */
+export const MAX_FAILURE_CHARS = 32 * 1024

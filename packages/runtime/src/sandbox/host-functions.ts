@@ -1,0 +1,144 @@
+/**
+ * The QuickJS side of the host functions: converts guest handles to host values (with size checks
+ * before copying), delegates to the current `InvocationState`, and converts the answers back.
+ *
+ * They are created once per instance, before the snapshot: creating functions per invocation would leak
+ * entries in quickjs-emscripten's host-reference map, which lives outside the restored memory.
+ */
+import type { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core'
+import {
+  MAX_EVENT_DATA_BYTES,
+  MAX_EVENT_NAME_BYTES,
+  MAX_FAILURE_CHARS,
+  MAX_LOG_MESSAGE_CHARS,
+  MAX_STORAGE_KEY_BYTES,
+  MAX_STORAGE_VALUE_BYTES,
+} from './constants.js'
+import type { FuelMeter } from './fuel.js'
+import type { GuestFailure, GuestHost } from './guest-protocol.js'
+import { GuestError, type InvocationState } from './invocation.js'
+
+export interface HostFunctionTarget {
+  /** The running invocation; undefined while the module loads or between invocations. */
+  current(): InvocationState | undefined
+  readonly meter: FuelMeter
+}
+
+/** Length (UTF-16 units) of a guest string, read without copying it (`getLength` ignores primitives). */
+export function guestStringLength(context: QuickJSContext, handle: QuickJSHandle): number {
+  const length = context.getProp(handle, 'length')
+  const value = context.typeof(length) === 'number' ? context.getNumber(length) : Number.NaN
+  length.dispose()
+  return value
+}
+
+type Implementation = (state: InvocationState, args: readonly QuickJSHandle[]) => QuickJSHandle | undefined
+
+function stringArg(
+  context: QuickJSContext,
+  args: readonly QuickJSHandle[],
+  index: number,
+  maxChars: number,
+  what: string,
+): string {
+  const handle = args[index]
+  if (!handle || context.typeof(handle) !== 'string')
+    throw new GuestError('TypeError', `${what} must be a string`)
+  // Check the length before copying: the host never copies more than the cap out of the sandbox.
+  const length = guestStringLength(context, handle)
+  if (!(length <= maxChars)) {
+    throw new GuestError('RangeError', `${what} is longer than ${maxChars} characters`)
+  }
+  return context.getString(handle)
+}
+
+function numberArg(
+  context: QuickJSContext,
+  args: readonly QuickJSHandle[],
+  index: number,
+  what: string,
+): number {
+  const handle = args[index]
+  if (!handle || context.typeof(handle) !== 'number')
+    throw new GuestError('TypeError', `${what} must be a number`)
+  return context.getNumber(handle)
+}
+
+function logLevel(level: string): 'info' | 'warn' | 'error' {
+  if (level === 'info' || level === 'warn' || level === 'error') return level
+  throw new GuestError('TypeError', `Unknown log level ${JSON.stringify(level.slice(0, 16))}`)
+}
+
+/** Defines `globalThis.__veilHost` (see `GuestHost`); the prelude captures and deletes it. */
+export function installHostFunctions(context: QuickJSContext, target: HostFunctionTarget): void {
+  const bool = (value: boolean): QuickJSHandle => (value ? context.true : context.false)
+  const implementations: Record<keyof GuestHost, Implementation> = {
+    storageGet(state, args) {
+      const text = state.storageGet(stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))
+      return text === undefined ? undefined : context.newString(text)
+    },
+    storageHas: (state, args) =>
+      bool(state.storageHas(stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))),
+    storageSet(state, args) {
+      const key = stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key')
+      state.storageSet(
+        key,
+        stringArg(context, args, 1, MAX_STORAGE_VALUE_BYTES, `The value of storage key "${key}"`),
+      )
+      return undefined
+    },
+    storageDelete: (state, args) =>
+      bool(state.storageDelete(stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))),
+    emit(state, args) {
+      const name = stringArg(context, args, 0, MAX_EVENT_NAME_BYTES, 'The event name')
+      state.emit(name, stringArg(context, args, 1, MAX_EVENT_DATA_BYTES, `The data of event "${name}"`))
+      return undefined
+    },
+    log(state, args) {
+      const level = logLevel(stringArg(context, args, 0, 16, 'The log level'))
+      state.log(level, stringArg(context, args, 1, MAX_LOG_MESSAGE_CHARS, 'The log message'))
+      return undefined
+    },
+    randomBytes(state, args) {
+      const bytes = state.randomBytes(numberArg(context, args, 0, 'length'))
+      return context.newArrayBuffer(bytes.slice().buffer)
+    },
+    succeed(state, args) {
+      const max = state.limits.maxResultBytes
+      const handle = args[0]
+      const length = handle && context.typeof(handle) === 'string' ? guestStringLength(context, handle) : 0
+      if (length > max) {
+        const failure: GuestFailure = {
+          type: 'invalid-result',
+          message: `the encoded result has ${length} characters, more than the limit of ${max} bytes`,
+        }
+        state.fail(JSON.stringify(failure))
+        return undefined
+      }
+      state.succeed(stringArg(context, args, 0, max, 'The result'))
+      return undefined
+    },
+    fail(state, args) {
+      state.fail(stringArg(context, args, 0, MAX_FAILURE_CHARS, 'The failure report'))
+      return undefined
+    },
+  }
+
+  const hostObject = context.newObject()
+  for (const [name, implementation] of Object.entries(implementations)) {
+    const fn = context.newFunction(name, (...args: QuickJSHandle[]) => {
+      target.meter.hostDepth++
+      try {
+        const state = target.current()
+        if (!state) throw new GuestError('Error', `${name} is not available while the contract module loads`)
+        return implementation(state, args)
+      } finally {
+        target.meter.hostDepth--
+      }
+    })
+    context.setProp(hostObject, name, fn)
+    fn.dispose()
+  }
+  context.setProp(context.global, '__veilHost', hostObject)
+  hostObject.dispose()
+}

@@ -1,0 +1,218 @@
+/**
+ * Host-side state of one running invocation: the "current invocation" the instance's host functions
+ * (created once, before the snapshot) delegate to. It validates what the guest asks for, charges fuel
+ * before doing anything, forwards effects to the caller's `InvocationHost`, and records the outcome.
+ */
+import {
+  MAX_EVENT_DATA_BYTES,
+  MAX_EVENT_NAME_BYTES,
+  MAX_LOG_MESSAGE_CHARS,
+  MAX_RANDOM_BYTES,
+  MAX_STORAGE_KEY_BYTES,
+  MAX_STORAGE_VALUE_BYTES,
+} from './constants.js'
+import { NotAllowedError } from './errors.js'
+import type { FuelMeter } from './fuel.js'
+import type { InvocationDescriptor } from './guest-protocol.js'
+import { FUEL_COSTS, type SandboxLimits } from './limits.js'
+import type { RandomSource } from './random.js'
+import type { InvocationHost } from './types.js'
+import { canonicalValueProblem, utf8Length } from './value-check.js'
+
+/** An error the guest sees (thrown into QuickJS with this name and message). */
+export class GuestError extends Error {
+  constructor(name: string, message: string) {
+    super(message)
+    this.name = name
+  }
+}
+
+export type GuestOutcome = { ok: true; resultText: string } | { ok: false; failureJson: string }
+
+export interface InvocationInit {
+  readonly descriptor: InvocationDescriptor
+  readonly argsText: string
+  readonly limits: SandboxLimits
+  readonly host: InvocationHost
+  readonly meter: FuelMeter
+  /** ctx.random bytes: deterministic for commands, real for queries. */
+  readonly random: RandomSource
+  /** What `Date.now()` returns inside the sandbox. */
+  readonly now: () => number
+}
+
+export class InvocationState {
+  readonly descriptor: InvocationDescriptor
+  readonly argsText: string
+  readonly limits: SandboxLimits
+  readonly now: () => number
+  outcome: GuestOutcome | undefined
+  /** A rule the contract broke; it fails the invocation even if the contract caught the error. */
+  violation: NotAllowedError | undefined
+  /** A failure of the caller's own callbacks (storage, emit, log). */
+  hostFailure: unknown
+  private readonly host: InvocationHost
+  private readonly meter: FuelMeter
+  private readonly random: RandomSource
+  private readonly hostTasks: Promise<void>[] = []
+
+  constructor(init: InvocationInit) {
+    this.descriptor = init.descriptor
+    this.argsText = init.argsText
+    this.limits = init.limits
+    this.host = init.host
+    this.meter = init.meter
+    this.random = init.random
+    this.now = init.now
+  }
+
+  private get writable(): boolean {
+    return this.descriptor.kind !== 'query'
+  }
+
+  private charge(amount: number): void {
+    if (!this.meter.charge(amount)) throw new GuestError('InternalError', 'out of fuel')
+  }
+
+  private notAllowed(what: string): never {
+    this.violation ??= new NotAllowedError(`${what} is not allowed in a query: queries are read-only.`)
+    throw new GuestError('NotAllowedError', this.violation.details ?? what)
+  }
+
+  private checkOpen(): void {
+    if (this.outcome) throw new GuestError('Error', 'The invocation already finished')
+  }
+
+  private callHost<T>(call: () => T): T {
+    try {
+      return call()
+    } catch (error) {
+      this.hostFailure ??= error
+      throw new GuestError('Error', 'The host failed to serve this call')
+    }
+  }
+
+  private checkKey(key: string): number {
+    const bytes = utf8Length(key)
+    if (bytes > MAX_STORAGE_KEY_BYTES) {
+      throw new GuestError(
+        'RangeError',
+        `Storage keys are at most ${MAX_STORAGE_KEY_BYTES} bytes (got ${bytes})`,
+      )
+    }
+    return bytes
+  }
+
+  private checkValue(text: string, maxBytes: number, what: string): number {
+    const bytes = utf8Length(text)
+    if (bytes > maxBytes)
+      throw new GuestError('RangeError', `${what} is ${bytes} bytes encoded, more than ${maxBytes}`)
+    const problem = canonicalValueProblem(text)
+    if (problem) throw new GuestError('TypeError', `${what} is not a valid value encoding: ${problem}`)
+    return bytes
+  }
+
+  storageGet(key: string): string | undefined {
+    this.checkOpen()
+    this.charge(FUEL_COSTS.hostCall)
+    this.checkKey(key)
+    const text = this.callHost(() => this.host.storage.get(key))
+    if (text !== undefined && typeof text !== 'string') {
+      this.hostFailure ??= new TypeError(`storage.get returned a ${typeof text}, not a string`)
+      throw new GuestError('Error', 'The host failed to serve this call')
+    }
+    if (text !== undefined) this.charge(utf8Length(text) * FUEL_COSTS.readByte)
+    return text
+  }
+
+  storageHas(key: string): boolean {
+    this.checkOpen()
+    this.charge(FUEL_COSTS.hostCall)
+    this.checkKey(key)
+    return this.callHost(() => this.host.storage.get(key)) !== undefined
+  }
+
+  storageSet(key: string, valueText: string): void {
+    this.checkOpen()
+    if (!this.writable) this.notAllowed('ctx.storage.set')
+    this.charge(FUEL_COSTS.hostCall)
+    const keyBytes = this.checkKey(key)
+    const valueBytes = this.checkValue(
+      valueText,
+      MAX_STORAGE_VALUE_BYTES,
+      `The value of storage key "${key}"`,
+    )
+    this.charge((keyBytes + valueBytes) * FUEL_COSTS.storedByte)
+    this.callHost(() => this.host.storage.set(key, valueText))
+  }
+
+  storageDelete(key: string): boolean {
+    this.checkOpen()
+    if (!this.writable) this.notAllowed('ctx.storage.delete')
+    this.charge(FUEL_COSTS.hostCall)
+    this.checkKey(key)
+    return this.callHost(() => this.host.storage.delete(key))
+  }
+
+  emit(name: string, dataText: string): void {
+    this.checkOpen()
+    if (!this.writable) this.notAllowed('ctx.emit')
+    this.charge(FUEL_COSTS.hostCall)
+    const nameBytes = utf8Length(name)
+    if (nameBytes === 0 || nameBytes > MAX_EVENT_NAME_BYTES) {
+      throw new GuestError('RangeError', `Event names must have 1 to ${MAX_EVENT_NAME_BYTES} bytes`)
+    }
+    const dataBytes = this.checkValue(dataText, MAX_EVENT_DATA_BYTES, `The data of event "${name}"`)
+    this.charge((nameBytes + dataBytes) * FUEL_COSTS.storedByte)
+    const emit = this.host.emit
+    if (emit) this.callHost(() => emit.call(this.host, name, dataText))
+  }
+
+  log(level: 'info' | 'warn' | 'error', message: string): void {
+    this.checkOpen()
+    this.charge(FUEL_COSTS.hostCall)
+    const bounded = message.length > MAX_LOG_MESSAGE_CHARS ? message.slice(0, MAX_LOG_MESSAGE_CHARS) : message
+    this.charge(utf8Length(bounded) * FUEL_COSTS.storedByte)
+    const log = this.host.log
+    if (log) this.callHost(() => log.call(this.host, level, bounded))
+  }
+
+  randomBytes(length: number): Uint8Array {
+    this.checkOpen()
+    this.charge(FUEL_COSTS.hostCall)
+    if (!Number.isInteger(length) || length < 0 || length > MAX_RANDOM_BYTES) {
+      throw new GuestError('RangeError', `At most ${MAX_RANDOM_BYTES} random bytes per call`)
+    }
+    this.charge(length * FUEL_COSTS.readByte)
+    return this.random(length)
+  }
+
+  /**
+   * Registers host work a guest promise waits on. The seam for promise-returning host functions (a
+   * future `ctx.http.fetch`): such a function returns a guest promise, starts the host work, resolves the
+   * guest promise from the task, and tracks the task here so the instance awaits it within the deadline.
+   */
+  trackHostTask(task: Promise<unknown>): void {
+    this.hostTasks.push(
+      task.then(
+        () => undefined,
+        () => undefined,
+      ),
+    )
+  }
+
+  /** The oldest host task still to await, if any. */
+  nextHostTask(): Promise<void> | undefined {
+    return this.hostTasks.shift()
+  }
+
+  succeed(resultText: string): void {
+    this.checkOpen()
+    this.outcome = { ok: true, resultText }
+  }
+
+  fail(failureJson: string): void {
+    this.checkOpen()
+    this.outcome = { ok: false, failureJson }
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Randomness handed to the guest. Commands draw from SHAKE256 streams keyed by the invocation's 32-byte
+ * seed, so every worker produces the same bytes; queries draw from an injected real source.
+ */
+import { randomBytes } from 'node:crypto'
+import { shake256 } from '@noble/hashes/sha3.js'
+
+const CTX_RANDOM_DOMAIN = new TextEncoder().encode('veil/sandbox/ctx.random/v1')
+const MATH_RANDOM_DOMAIN = new TextEncoder().encode('veil/sandbox/math.random/v1')
+
+/** A source of random bytes. */
+export type RandomSource = (length: number) => Uint8Array
+
+/** The default source for queries: the operating system's CSPRNG. */
+export const systemRandom: RandomSource = (length) => new Uint8Array(randomBytes(length))
+
+/**
+ * A deterministic byte stream: SHAKE256(domain ‖ seed), read sequentially, so `random(3)` then
+ * `random(5)` yields the same 8 bytes as `random(8)`.
+ */
+export function deterministicRandom(seed: Uint8Array): RandomSource {
+  const xof = shake256.create({}).update(CTX_RANDOM_DOMAIN).update(seed)
+  return (length) => xof.xof(length)
+}
+
+/**
+ * The seed of the guest's Math.random as 32 hex digits: derived from a command's 32-byte seed, or drawn
+ * from a random source (queries).
+ */
+export function mathRandomSeed(source: Uint8Array | RandomSource): string {
+  const bytes =
+    typeof source === 'function'
+      ? source(16)
+      : shake256.create({ dkLen: 16 }).update(MATH_RANDOM_DOMAIN).update(source).digest()
+  let hex = ''
+  for (let i = 0; i < 16; i++) hex += ((bytes[i] ?? 0) + 0x100).toString(16).slice(1)
+  return hex
+}
