@@ -1,5 +1,5 @@
 import { builtinModules } from 'node:module'
-import { basename, dirname, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { VeilError } from '@veil/protocol'
 import { build, type Message, type Plugin } from 'esbuild'
 
@@ -10,7 +10,10 @@ export const MAX_BUNDLE_BYTES = 512 * 1024
 
 export interface BuildContractOptions {
   /** The contract's entry file (its default export is the `defineContract(...)` result). */
-  entry: string
+  entry?: string
+  /** Or the entry's TypeScript source text, with imports resolved from `resolveDir` (default: cwd). */
+  source?: string
+  resolveDir?: string
   /** Minify the bundle (smaller upload, less readable on chain). Default false. */
   minify?: boolean
   /** Append an inline source map (without source contents) so errors report `file.ts:line`. Default true. */
@@ -54,12 +57,20 @@ const noNodeBuiltins: Plugin = {
  * writeFileSync('counter.js', bundle.code)
  */
 export async function buildContract(options: BuildContractOptions): Promise<ContractBundle> {
-  const entry = resolve(options.entry)
+  if ((options.entry === undefined) === (options.source === undefined)) {
+    throw new VeilError('buildContract needs exactly one of `entry` (a file) or `source` (text)', {
+      code: 'BUILD_FAILED',
+    })
+  }
+  const resolveDir = resolve(options.resolveDir ?? process.cwd())
+  const entry = options.entry === undefined ? join(resolveDir, 'contract.ts') : resolve(options.entry)
   const sourceMap = options.sourceMap ?? true
   let result: Awaited<ReturnType<typeof build>>
   try {
     result = await build({
-      entryPoints: [entry],
+      ...(options.source === undefined
+        ? { entryPoints: [entry] }
+        : { stdin: { contents: options.source, loader: 'ts', resolveDir, sourcefile: 'contract.ts' } }),
       // Paths in the output (module comments) are relative to this: anchor them to the entry, not the
       // caller's cwd, so the same project always builds to the same bytes and code hash.
       absWorkingDir: dirname(entry),

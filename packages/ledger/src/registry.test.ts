@@ -639,7 +639,11 @@ describe('registry ownership', () => {
   })
 
   it('cannot be renounced, which would freeze every owner-only setting', async () => {
-    await expectRevert(owner.registry.read.renounceOwnership({ account: ownerAddress }), 'RenounceDisabled', [])
+    await expectRevert(
+      owner.registry.read.renounceOwnership({ account: ownerAddress }),
+      'RenounceDisabled',
+      [],
+    )
     expect(await owner.registry.read.owner()).toBe(ownerAddress)
   })
 })

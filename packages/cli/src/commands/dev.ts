@@ -24,6 +24,12 @@ export const devCommand: Command = {
       description: 'chain JSON-RPC port (0 picks a free one)',
       default: '8545',
     },
+    workers: { type: 'string', valueName: '<n>', description: 'number of workers to run', default: '2' },
+    verbose: {
+      type: 'boolean',
+      short: 'v',
+      description: 'show the workers’ info logs (default: warnings only)',
+    },
   },
   json: true,
   examples: ['veil dev', 'veil dev --reset', 'veil dev --dir /tmp/veil --port 0 --json'],

@@ -1,0 +1,86 @@
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import type Counter from './fixtures/counter.js'
+import { ContractCallError, createTestContract, type TestContract } from './testing.js'
+
+const counterFile = fileURLToPath(new URL('./fixtures/counter.ts', import.meta.url))
+const here = fileURLToPath(new URL('.', import.meta.url))
+
+describe('createTestContract', () => {
+  const opened: TestContract<unknown>[] = []
+  afterAll(() => {
+    for (const t of opened) t.dispose()
+  })
+
+  it('runs a contract file in the sandbox, typed from the contract', async () => {
+    const counter = await createTestContract<typeof Counter>(counterFile)
+    opened.push(counter)
+    await counter.init({ start: 10 })
+    const n: number = await counter.command.add(5)
+    expect(n).toBe(15)
+    expect(await counter.query.get()).toBe(15)
+    expect(counter.events).toEqual([{ name: 'added', data: { by: 5, n: 15 } }])
+    expect(counter.storage('n')).toBe(15)
+    expect(counter.last?.fuel).toBeGreaterThan(0)
+  })
+
+  it('discards the writes and events of a failed command, and maps the error to the TypeScript line', async () => {
+    const counter = await createTestContract<typeof Counter>(counterFile)
+    opened.push(counter)
+    await counter.init({ start: 1 })
+    const error = await counter.command.add(-3).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ContractCallError)
+    expect((error as ContractCallError).code).toBe('CONTRACT_ERROR')
+    expect((error as ContractCallError).message).toContain('cannot add a negative amount (-3)')
+    expect((error as ContractCallError).metaMessages.join('\n')).toMatch(/counter\.ts:11/)
+    expect(counter.storage('n')).toBe(1)
+    expect(counter.events).toEqual([])
+  })
+
+  it('accepts source text and gives commands the block clock and per-command randomness', async () => {
+    const source = `
+      import { defineContract } from '@veil/contract'
+      export default defineContract({
+        commands: {
+          stamp(ctx) { return { now: Date.now(), block: ctx.block.number, caller: ctx.caller, r: Math.random() } },
+        },
+        queries: { who(ctx) { return ctx.caller } },
+      })`
+    const t = await createTestContract(source, {
+      resolveDir: here,
+      block: { number: 100n, timestamp: 1_000_000 },
+    })
+    opened.push(t)
+    const first = (await t.call('command', 'stamp')).result as {
+      now: number
+      block: bigint
+      caller: string
+      r: number
+    }
+    const second = (await t.as('0x0000000000000000000000000000000000000B0b').call('command', 'stamp'))
+      .result as typeof first
+    expect(first).toMatchObject({
+      now: 1_000_000,
+      block: 100n,
+      caller: '0x00000000000000000000000000000000000A11CE',
+    })
+    expect(second).toMatchObject({
+      now: 1_012_000,
+      block: 101n,
+      caller: '0x0000000000000000000000000000000000000B0b',
+    })
+    expect(first.r).not.toBe(second.r)
+    expect((await t.call('query', 'who')).result).toBeNull()
+  })
+
+  it('reports exhausted fuel as a typed error', async () => {
+    const source = `
+      import { defineContract } from '@veil/contract'
+      export default defineContract({ commands: { spin() { for (;;) {} } } })`
+    const t = await createTestContract(source, { resolveDir: here })
+    opened.push(t)
+    const record = await t.call('command', 'spin')
+    expect(record.ok).toBe(false)
+    expect(record.error?.code).toBe('OUT_OF_FUEL')
+  })
+})
