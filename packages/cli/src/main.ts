@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { silentLogger, UsageError } from '@veil/protocol'
+import { createTextLogger, UsageError } from '@veil/protocol'
 import { type CliIO, type Command, type CommandContext, ExitCode, type OptionSpec } from './command.js'
 import { commands } from './commands/index.js'
 import { columns, printError } from './output.js'
@@ -124,7 +124,7 @@ export async function main(argv: string[], io: CliIO, signal: AbortSignal): Prom
     options: parsed.values as CommandContext['options'],
     positionals: parsed.positionals,
     signal,
-    logger: silentLogger,
+    logger: createTextLogger({ write: (line) => io.err(line.replace(/\n$/, '')), level: 'warn' }),
   }
   try {
     return await command.run(ctx)

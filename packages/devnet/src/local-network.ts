@@ -21,6 +21,7 @@ import { createPublicClient, createWalletClient, defineChain, http, type PublicC
 import { readNetworkFile, writeFileAtomic } from './files.js'
 import { bootstrapDevRoles, DevGatekeeper } from './gatekeeper.js'
 import { DirLock } from './lock.js'
+import { rememberPid, stopOrphan } from './orphans.js'
 import { defaultVeilCommand, spawnWorker, type VeilCommand, type WorkerProcess } from './worker-process.js'
 
 /** What `veil dev` keeps in `network.json` beyond the public fields. */
@@ -135,17 +136,21 @@ export class LocalNetwork {
     this.prepareDir()
     this.lock = DirLock.acquire(join(this.dir, 'devnet.lock'), `data dir ${this.dir}`)
 
+    const statePath = join(this.dir, 'anvil-state.json')
+    const pidFile = join(this.dir, 'anvil.pid')
+    await stopOrphan(pidFile, statePath, this.log)
     const anvil = await this.step(
       'chain',
       async () => {
         this.anvil = await startAnvil({
           port: this.options.port ?? DEFAULT_DEVNET_PORT,
           chainId: this.options.chainId ?? DEVNET_CHAIN_ID,
-          statePath: join(this.dir, 'anvil-state.json'),
+          statePath,
           stateIntervalSeconds: 1,
           detached: true,
           logger: this.log,
         })
+        rememberPid(pidFile, this.anvil.pid)
         return this.anvil
       },
       (a) => a.rpcUrl,
@@ -345,6 +350,7 @@ export class LocalNetwork {
       await this.gatekeeper?.stop()
       this.gatekeeper = undefined
       await anvil?.stop()
+      if (anvil) rmSync(join(this.dir, 'anvil.pid'), { force: true })
     } finally {
       this.lock?.release()
       this.lock = undefined

@@ -21,6 +21,7 @@ export {
   type NetworkWorker,
   parseNetworkFile,
 } from './network.js'
+export { createTextLogger, type LogLevel } from './text-logger.js'
 export {
   base64urlToBytes,
   bytesToBase64url,

@@ -33,6 +33,34 @@ describe('veil dev (as a process)', () => {
     },
   )
 
+  it('runs two workers by default: registered, healthy, listed in network.json, stopped with it', async () => {
+    const dir = join(root, 'workers')
+    const veil = spawnVeil(['dev', '--dir', dir, '--port', '0'])
+    try {
+      await veil.waitFor(/Press Ctrl-C to stop/, 60_000)
+      expect(veil.stderr()).toMatch(/✓ workers {2}2 ready/)
+      const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'))
+      expect(network.workers).toHaveLength(2)
+      for (const worker of network.workers as { url: string; address: string }[]) {
+        expect(veil.stdout()).toContain(worker.url)
+        const health = await fetch(`${worker.url}/healthz`)
+        expect(health.status).toBe(200)
+        const info = (await (await fetch(`${worker.url}/v1/info`)).json()) as Record<string, unknown>
+        expect(info).toMatchObject({ address: worker.address, cluster: '1' })
+        expect(info.stateDigest).toMatch(/^0x[0-9a-f]{64}$/)
+      }
+      const stopAt = Date.now()
+      veil.child.kill('SIGINT')
+      expect(await veil.exited).toBe(0)
+      expect(Date.now() - stopAt).toBeLessThan(5_000)
+      for (const worker of network.workers as { url: string }[]) {
+        await expect(fetch(`${worker.url}/healthz`)).rejects.toThrow()
+      }
+    } finally {
+      veil.child.kill('SIGKILL')
+    }
+  })
+
   it('prints the network as JSON with --json and reuses it on restart', async () => {
     const dir = join(root, 'json')
     const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0', '--json'])
@@ -48,6 +76,39 @@ describe('veil dev (as a process)', () => {
     expect(JSON.parse(second.stdout().trim()).network.contracts).toEqual(ready.network.contracts)
     second.child.kill('SIGINT')
     expect(await second.exited).toBe(0)
+  })
+
+  it('recovers after being killed hard: its worker exits, the next start stops the orphaned chain and reuses it', async () => {
+    const dir = join(root, 'killed')
+    const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '1', '--json'])
+    await first.waitFor(/"event":"ready"/, 60_000)
+    const network = JSON.parse(first.stdout().trim()).network
+    first.child.kill('SIGKILL')
+    await first.exited
+    // The worker notices its parent is gone (stdin closes) and stops by itself.
+    const deadline = Date.now() + 5_000
+    let workerUp = true
+    while (workerUp && Date.now() < deadline) {
+      workerUp = await fetch(`${network.workers[0].url}/healthz`).then(
+        () => true,
+        () => false,
+      )
+      if (workerUp) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(workerUp).toBe(false)
+
+    const second = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '1', '--json'])
+    try {
+      await second.waitFor(/"event":"ready"/, 60_000)
+      expect(second.stderr()).toContain('stopping a chain left running by a previous veil dev')
+      expect(JSON.parse(second.stdout().trim()).network.contracts).toEqual(network.contracts)
+      // The orphaned chain is gone.
+      await expect(fetch(network.rpcUrl, { method: 'POST', body: '{}' })).rejects.toThrow()
+      second.child.kill('SIGINT')
+      expect(await second.exited).toBe(0)
+    } finally {
+      second.child.kill('SIGKILL')
+    }
   })
 
   it('exits 1 with the fix when the data dir is unusable', async () => {
