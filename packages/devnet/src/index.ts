@@ -10,6 +10,7 @@ export {
   type ProgressEvent,
 } from './local-network.js'
 export { DirLock } from './lock.js'
+export { stopOrphan } from './orphans.js'
 export {
   defaultVeilCommand,
   type SpawnWorkerOptions,

@@ -1,11 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stopOrphan } from '@veil/devnet'
+import { silentLogger } from '@veil/protocol'
 import { afterAll, describe, expect, it } from 'vitest'
 import { spawnVeil } from '../testing.js'
 
 const root = mkdtempSync(join(tmpdir(), 'veil-cli-dev-'))
-afterAll(() => rmSync(root, { recursive: true, force: true }))
+afterAll(async () => {
+  // A test that failed midway may have SIGKILLed `veil dev`, orphaning its chain: reap it.
+  for (const name of readdirSync(root))
+    await stopOrphan(join(root, name, 'anvil.pid'), join(root, name), silentLogger)
+  rmSync(root, { recursive: true, force: true })
+})
 
 describe('veil dev (as a process)', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)(
