@@ -3,6 +3,8 @@ pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 /// @title Veil worker registry
@@ -10,7 +12,7 @@ import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet
 /// group workers. A worker registers itself (msg.sender is its TEE-generated identity) with its quote in
 /// calldata, so anyone can audit it; a KMS signer that verified the quote off-chain approves it.
 /// @dev Every state-changing function is O(1): no loop over workers, signers or cluster members.
-contract Registry is Ownable2Step {
+contract Registry is Ownable2Step, EIP712 {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     enum WorkerStatus {
@@ -33,6 +35,10 @@ contract Registry is Ownable2Step {
     }
 
     uint256 public constant MAX_QUOTE_BYTES = 16 * 1024;
+
+    /// @notice EIP-712 type of a worker's signed answer to a query (see docs/protocol.md).
+    bytes32 public constant ANSWER_TYPEHASH =
+        keccak256("Answer(bytes32 request,bytes32 response,uint64 contractId,uint64 block)");
     uint256 public constant MAX_ENDPOINT_BYTES = 256;
 
     /// @notice True while the ledger accepts simulated (development) attestation. Can only be turned off.
@@ -87,8 +93,9 @@ contract Registry is Ownable2Step {
     }
 
     error RenounceDisabled();
+    error NotActiveWorker(address signer);
 
-    constructor(address initialOwner, bool devMode_) Ownable(initialOwner) {
+    constructor(address initialOwner, bool devMode_) Ownable(initialOwner) EIP712("Veil", "1") {
         devMode = devMode_;
     }
 
@@ -187,6 +194,24 @@ contract Registry is Ownable2Step {
         for (uint256 i = offset; i < end; i++) {
             page[i - offset] = _allWorkers.at(i);
         }
+    }
+
+    /// @notice Checks a worker's signed answer to a query: recovers the EIP-712 `Answer` signer and
+    /// returns it if it is an active worker; reverts with NotActiveWorker otherwise (a bad signature
+    /// reverts with OpenZeppelin's ECDSA errors).
+    /// @param request keccak256(enc ‖ ciphertext) of the sealed query
+    /// @param response keccak256(ciphertext) of the sealed answer
+    function verifyAnswer(
+        bytes32 request,
+        bytes32 response,
+        uint64 contractId,
+        uint64 blockNumber,
+        bytes calldata signature
+    ) external view returns (address worker) {
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(ANSWER_TYPEHASH, request, response, contractId, blockNumber)));
+        worker = ECDSA.recover(digest, signature);
+        if (!isActiveWorker(worker)) revert NotActiveWorker(worker);
     }
 
     // ---------------------------------------------------------- measurements

@@ -18,6 +18,7 @@ export {
   type LedgerAddresses,
   type NetworkFile,
   type NetworkKms,
+  type NetworkLimits,
   type NetworkWorker,
   parseNetworkFile,
 } from './network.js'

@@ -29,6 +29,9 @@ describe('parseNetworkFile', () => {
     ['contracts.commands', { ...valid, contracts: { ...valid.contracts, commands: '0x12' } }],
     ['workers[0].address', { ...valid, workers: [{ url: 'http://127.0.0.1:1', address: 'nope' }] }],
     ['kms', { ...valid, kms: { url: 42 } }],
+    ['limits.command.fuel', { ...valid, limits: { command: { fuel: -5 } } }],
+    ['limits.query.gas', { ...valid, limits: { query: { gas: 5 } } }],
+    ['limits.jobs', { ...valid, limits: { jobs: {} } }],
   ])('names the bad field %s', (field, input) => {
     try {
       parseNetworkFile(input, 'net.json')
@@ -41,6 +44,14 @@ describe('parseNetworkFile', () => {
       expect(e.message).toContain('net.json')
       expect(e.hint).toContain('veil dev')
     }
+  })
+
+  it('accepts per-network sandbox limits', () => {
+    const withLimits = {
+      ...valid,
+      limits: { command: { fuel: 5_000_000, deadlineMs: 500 }, query: { memoryBytes: 1 << 25 } },
+    }
+    expect(parseNetworkFile(withLimits)).toEqual(withLimits)
   })
 
   it('rejects non-objects', () => {

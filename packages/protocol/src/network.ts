@@ -36,7 +36,23 @@ export interface NetworkFile {
   contracts: LedgerAddresses
   kms: NetworkKms | null
   workers: NetworkWorker[]
+  /**
+   * Sandbox limits every worker of this network applies, per invocation kind; unset fields keep the
+   * runtime's defaults. Commands must use the same limits on every worker, so they belong here.
+   */
+  limits?: { command?: NetworkLimits; query?: NetworkLimits }
 }
+
+/** Per-invocation sandbox limits a network may set (see docs/contracts.md for the defaults). */
+export interface NetworkLimits {
+  memoryBytes?: number
+  stackBytes?: number
+  fuel?: number
+  deadlineMs?: number
+  maxResultBytes?: number
+}
+
+const LIMIT_KEYS = ['memoryBytes', 'stackBytes', 'fuel', 'deadlineMs', 'maxResultBytes'] as const
 
 const LEDGER_KEYS = ['registry', 'contracts', 'commands'] as const
 
@@ -69,6 +85,22 @@ export function parseNetworkFile(value: unknown, source = 'network.json'): Netwo
   if (v.kms !== null) {
     const kms = v.kms as Record<string, unknown> | undefined
     if (typeof kms !== 'object' || !isUrl(kms?.url, ['http:', 'https:'])) fail('kms', 'null or { url }')
+  }
+  if (v.limits !== undefined) {
+    const limits = v.limits as Record<string, unknown> | null
+    if (typeof limits !== 'object' || limits === null) fail('limits', 'an object { command?, query? }')
+    for (const kind of Object.keys(limits ?? {})) {
+      if (kind !== 'command' && kind !== 'query')
+        fail(`limits.${kind}`, 'absent: only "command" and "query" exist')
+      const set = (limits as Record<string, unknown>)[kind] as Record<string, unknown> | null
+      if (typeof set !== 'object' || set === null) fail(`limits.${kind}`, 'an object')
+      for (const [key, value] of Object.entries(set ?? {})) {
+        if (!(LIMIT_KEYS as readonly string[]).includes(key))
+          fail(`limits.${kind}.${key}`, `one of ${LIMIT_KEYS.join(', ')}`)
+        if (!Number.isSafeInteger(value) || (value as number) <= 0)
+          fail(`limits.${kind}.${key}`, 'a positive integer')
+      }
+    }
   }
   if (!Array.isArray(v.workers)) fail('workers', 'an array')
   ;(v.workers as unknown[]).forEach((worker, i) => {

@@ -77,3 +77,26 @@ describe('hostile contracts on a live cluster', () => {
     }
   })
 })
+
+describe('per-network limits', () => {
+  let cluster: TestCluster
+
+  beforeAll(async () => {
+    cluster = await startTestCluster({ workers: 1, limits: { command: { fuel: 200_000 } } })
+  }, 120_000)
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('applies the network file’s command fuel limit on every worker', async () => {
+    const entropy = await cluster.deploy(new URL('../testing/contracts/entropy.ts', import.meta.url).pathname)
+    const small = await cluster.submit(entropy, 'burn', [100])
+    const big = await cluster.submit(entropy, 'burn', [50_000])
+    await cluster.settle()
+    const receipts = (cluster.workers[0] as TestWorker).receipts
+    expect(receipts.find((r) => r.txHash === small.txHash)).toMatchObject({ ok: true })
+    const failed = receipts.find((r) => r.txHash === big.txHash)
+    expect(failed?.error?.code).toBe('OUT_OF_FUEL')
+    expect(failed?.error?.message).toContain('200000')
+  })
+})

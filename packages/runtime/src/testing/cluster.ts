@@ -63,7 +63,7 @@ export interface TestCluster {
  * and in-process workers with their own data dirs. Always `await cluster.stop()`.
  */
 export async function startTestCluster(
-  options: { workers?: number; workerOptions?: Partial<WorkerOptions> } = {},
+  options: { workers?: number; workerOptions?: Partial<WorkerOptions>; limits?: NetworkFile['limits'] } = {},
 ): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), 'veil-cluster-'))
   const ledger = await startTestLedger()
@@ -102,6 +102,7 @@ export async function startTestCluster(
     contracts: ledger.addresses,
     kms: null,
     workers: [],
+    ...(options.limits ? { limits: options.limits } : {}),
   }
 
   const workers: TestWorker[] = []

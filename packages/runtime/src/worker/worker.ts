@@ -187,10 +187,9 @@ export class Worker implements Startable {
       logger: this.log,
       ...(this.options.undoDepth === undefined ? {} : { undoDepth: this.options.undoDepth }),
     })
-    this.engines = new EngineRegistry({
-      logger: this.log,
-      ...(this.options.limits ? { limits: this.options.limits } : {}),
-    })
+    // Per-network limits first (every worker must apply the same to commands), then this worker's overrides.
+    const limits = this.options.limits ?? network.limits
+    this.engines = new EngineRegistry({ logger: this.log, ...(limits ? { limits } : {}) })
     this.chainReader = new ViemChainReader({
       rpcUrl: network.rpcUrl,
       ...(network.wsUrl ? { wsUrl: network.wsUrl } : {}),
