@@ -3,11 +3,13 @@ import {
   explainLedgerError,
   type Ledger,
   parsePlaceholderQuote,
+  Contracts,
   Registry,
   reportData,
 } from '@veil/ledger'
+import { devContractKeys } from '@veil/crypto'
 import { errorMessage, type Hex, type Logger, type Startable, VEIL_VERSION } from '@veil/protocol'
-import { decodeFunctionData, type PublicClient } from 'viem'
+import { decodeFunctionData, type PublicClient, toHex } from 'viem'
 
 export interface DevGatekeeperOptions {
   publicClient: PublicClient
@@ -94,6 +96,19 @@ export class DevGatekeeper implements Startable {
       if (!worker) continue
       await this.admit(worker, event.transactionHash)
     }
+    const deployments = await publicClient.getContractEvents({
+      address: ledger.addresses.contracts,
+      abi: Contracts.abi,
+      eventName: 'ContractDeployed',
+      fromBlock: this.next,
+      toBlock: head,
+    })
+    for (const event of deployments) {
+      if (!this.running) return
+      const { contractId, cluster } = event.args
+      if (contractId === undefined || cluster === undefined) continue
+      await this.publishKeys(contractId, cluster)
+    }
     this.next = head + 1n
     this.lastHash = (await publicClient.getBlock({ blockNumber: head })).hash ?? undefined
   }
@@ -125,6 +140,24 @@ export class DevGatekeeper implements Startable {
       this.log.info('approved a worker and added it to the cluster', { worker, cluster: String(cluster) })
     } catch (error) {
       throw explainLedgerError(error, `admitting worker ${worker}`)
+    }
+  }
+
+  /**
+   * Publishes a new contract's public keys, derived (like the workers do) from the development master
+   * secret: the X25519 key clients seal commands to, and the contract's own address. Idempotent.
+   */
+  private async publishKeys(contractId: bigint, cluster: bigint): Promise<void> {
+    const { ledger } = this.options
+    const info = await ledger.contracts.read.getContract([contractId])
+    const keys = devContractKeys(String(cluster), String(contractId))
+    const x25519 = toHex(keys.x25519PublicKey)
+    if (info.x25519PublicKey === x25519 && info.signer.toLowerCase() === keys.address.toLowerCase()) return
+    try {
+      await this.send(() => ledger.contracts.write.setContractKeys([contractId, x25519, keys.address]))
+      this.log.info('published contract keys', { contractId: String(contractId), address: keys.address })
+    } catch (error) {
+      throw explainLedgerError(error, `publishing the keys of contract ${contractId}`)
     }
   }
 

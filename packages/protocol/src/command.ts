@@ -143,4 +143,9 @@ export interface CommandReceipt {
   fuel: number
   /** The worker's state digest right after this command. */
   stateDigest: Hex
+  /**
+   * For a sealed command: `{ ok, method, result | error }` sealed to the sender's receipt key (see
+   * docs/protocol.md). The API serves only this, never the clear fields, for sealed commands.
+   */
+  sealed?: Uint8Array
 }

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { VeilError } from '@veil/protocol'
@@ -6,6 +7,8 @@ import type { Hono } from 'hono'
 export interface HttpServer {
   url: string
   port: number
+  /** The Node server, e.g. to attach WebSocket routes. */
+  server: Server
   close(): Promise<void>
 }
 
@@ -19,6 +22,7 @@ export function startHttpServer(app: Hono, options: { host: string; port: number
         resolve({
           url,
           port: info.port,
+          server: server as Server,
           close: () =>
             new Promise<void>((done) => {
               // Idle keep-alive sockets would hold close() open; end them.

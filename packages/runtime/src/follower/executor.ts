@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createCipheriv, createHmac } from 'node:crypto'
 import { deriveContractRandomSeed } from '@veil/crypto'
 import type { LedgerEvent } from '@veil/ledger'
 import {
@@ -11,6 +11,7 @@ import {
   errorMessage,
   type Hex,
   type Logger,
+  PayloadError,
   VeilError,
 } from '@veil/protocol'
 import {
@@ -47,11 +48,22 @@ export interface EngineCache {
   engineFor(codeHash: Hex, code: string): Promise<ContractEngine>
 }
 
+/** Opens sealed command payloads (format 0x01) with the contract's key; see docs/protocol.md. */
+export interface CommandOpener {
+  /** Returns the call's plain body and the receipt key exported from the same HPKE context. Throws if it does not open. */
+  openCommand(
+    body: Uint8Array,
+    context: { cluster: string; contractId: string; sender: Hex },
+  ): { plaintext: Uint8Array; receiptKey: Uint8Array }
+}
+
 export interface BlockExecutorOptions {
   /** Only contracts deployed to this cluster are executed. */
   cluster: string
   secrets: ContractSecrets
   engines: EngineCache
+  /** Opens sealed command payloads; without it they fail with INVALID_PAYLOAD. */
+  opener?: CommandOpener
   logger: Logger
   /** Called with every receipt once its block is committed (events for subscribers, metrics). */
   onReceipt?: (receipt: CommandReceipt) => void
@@ -167,9 +179,11 @@ export class BlockExecutor {
     try {
       const decoded = decodeInitPayload(payload)
       if (decoded.format === 'sealed') {
+        // The contract's key is published only after the deploy, so nobody can seal to it yet.
         return this.failed(base, writer, {
-          code: 'SEALED_PAYLOAD_UNSUPPORTED',
-          message: 'sealed init payloads need request encryption, which this worker does not support yet',
+          code: 'INVALID_PAYLOAD',
+          message:
+            'init payloads cannot be sealed (the contract key does not exist before deploy); send confidential setup as a command',
         })
       }
       args = decoded.value
@@ -195,22 +209,41 @@ export class BlockExecutor {
   ): Promise<CommandReceipt> {
     const base = this.receiptBase(block, event, record.id, 'command', event.args.seq, event.args.sender, '')
     let call: { method: string; args: unknown[] }
+    let receiptKey: Uint8Array | undefined
     try {
       const decoded = decodeCommandPayload(hexToBytes(event.args.payload))
       if (decoded.format === 'sealed') {
-        return this.failed(base, writer, {
-          code: 'SEALED_PAYLOAD_UNSUPPORTED',
-          message: 'sealed command payloads need request encryption, which this worker does not support yet',
+        const opener = this.options.opener
+        if (!opener) throw new PayloadError('sealed payloads are not supported by this worker')
+        const opened = opener.openCommand(decoded.body, {
+          cluster: record.cluster,
+          contractId: record.id,
+          sender: event.args.sender,
         })
+        receiptKey = opened.receiptKey
+        const inner = decodeCommandPayload(withPlainFormat(opened.plaintext))
+        if (inner.format !== 'plain') throw new PayloadError('a sealed payload must contain a plain call')
+        call = inner.value
+      } else {
+        call = decoded.value
       }
-      call = decoded.value
     } catch (error) {
+      // Every worker holds the same contract key, so a payload that does not open fails everywhere alike.
       return this.failed(base, writer, { code: 'INVALID_PAYLOAD', message: errorMessage(error) })
     }
     const withMethod = { ...base, method: call.method }
     const engine = await this.loadEngine(record, writer)
     if ('error' in engine) return this.failed(withMethod, writer, engine.error)
-    return this.invoke(engine.engine, withMethod, writer, call.method, call.args, event.args.sender, block)
+    const receipt = await this.invoke(
+      engine.engine,
+      withMethod,
+      writer,
+      call.method,
+      call.args,
+      event.args.sender,
+      block,
+    )
+    return receiptKey ? sealReceipt(receipt, receiptKey) : receipt
   }
 
   private async invoke(
@@ -390,4 +423,27 @@ export class NondeterministicFailure extends VeilError {
       cause,
     })
   }
+}
+
+function withPlainFormat(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + 1)
+  out.set(body, 1) // first byte 0x00: plain
+  return out
+}
+
+/**
+ * Seals what only the sender may read (ok, method, result or error) under the receipt key: AES-128-GCM,
+ * zero nonce (each receipt key comes from a fresh HPKE context and is used exactly once), aad
+ * `<txHash>:<logIndex>`. Deterministic, so every worker stores and serves identical bytes.
+ */
+export function sealReceipt(receipt: CommandReceipt, receiptKey: Uint8Array): CommandReceipt {
+  const body = encodeValue({
+    ok: receipt.ok,
+    method: receipt.method,
+    ...(receipt.ok ? { result: receipt.result } : { error: receipt.error }),
+  })
+  const cipher = createCipheriv('aes-128-gcm', receiptKey, Buffer.alloc(12))
+  cipher.setAAD(Buffer.from(`${receipt.txHash.toLowerCase()}:${receipt.logIndex}`))
+  const sealed = Buffer.concat([cipher.update(body, 'utf8'), cipher.final(), cipher.getAuthTag()])
+  return { ...receipt, sealed: new Uint8Array(sealed) }
 }

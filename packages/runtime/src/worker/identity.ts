@@ -9,6 +9,8 @@ import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 export interface WorkerIdentity {
   account: PrivateKeyAccount
   address: Hex
+  /** The raw secp256k1 key behind `account`, for signing answers without viem's overhead. */
+  signingKey: Uint8Array
   x25519PrivateKey: Uint8Array
   x25519PublicKey: Uint8Array
 }
@@ -83,6 +85,7 @@ function fromFile(file: IdentityFile): WorkerIdentity {
   return {
     account,
     address: account.address,
+    signingKey: hexToBytes(file.secp256k1PrivateKey),
     x25519PrivateKey,
     x25519PublicKey: x25519.getPublicKey(x25519PrivateKey),
   }

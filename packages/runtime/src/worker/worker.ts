@@ -5,6 +5,7 @@ import { devMeasurement } from '@veil/ledger'
 import {
   type Clock,
   type CommandReceipt,
+  decodeValue,
   errorMessage,
   type Hex,
   type Logger,
@@ -25,11 +26,20 @@ import {
   toHex,
 } from 'viem'
 import { createWorkerApp, type WorkerHealth, type WorkerInfo, type WorkerPhase } from '../api/app.js'
+import { ApiError } from '../api/errors.js'
+import { EventHub } from '../api/events.js'
+import { Limiter } from '../api/limiter.js'
+import { WorkerMetrics } from '../api/metrics.js'
+import { type QueryCrypto, QueryService } from '../api/query.js'
 import { type HttpServer, startHttpServer } from '../api/server.js'
+import { attachEventSockets } from '../api/sockets.js'
+import { receiptsView, tagged } from '../api/views.js'
 import { ViemChainReader } from '../follower/chain.js'
+import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
 import { EngineRegistry } from '../follower/engines.js'
 import { BlockExecutor } from '../follower/executor.js'
 import { ChainFollower } from '../follower/follower.js'
+import { SealedCommandOpener } from '../follower/opener.js'
 import type { ContractEngineOptions } from '../sandbox/index.js'
 import { type ContractSecrets, DevContractSecrets, StateStore } from '../state/index.js'
 import { DEV_MASTER_SECRET } from './dev.js'
@@ -55,6 +65,8 @@ export interface WorkerOptions {
   limits?: ContractEngineOptions['limits']
   /** Blocks the state store can roll back (default 128). */
   undoDepth?: number
+  /** The primitives for sealed queries; without them `POST /v1/query` answers 503 NOT_READY. */
+  queryCrypto?: QueryCrypto
   /** Called after every committed block with the state digest (tests, tools). */
   onBlock?: (block: { number: bigint; hash: Hex }, stateDigest: Hex, receipts: CommandReceipt[]) => void
   logger?: Logger
@@ -79,6 +91,11 @@ export class Worker implements Startable {
   private engines: EngineRegistry | undefined
   private cluster: bigint | undefined
   private readonly abort = new AbortController()
+  private readonly metrics = new WorkerMetrics()
+  private readonly events = new EventHub()
+  private readonly limiter = new Limiter(64, 256)
+  private detachSockets: (() => void) | undefined
+  private queries: QueryService | undefined
   private readonly fatal: Promise<Error>
   private onFatal!: (error: Error) => void
   readonly measurement: Hex = devMeasurement(RUNTIME_VERSION)
@@ -143,11 +160,22 @@ export class Worker implements Startable {
     const identity = loadOrCreateIdentity(this.options.dataDir, random)
     this.identity = identity
 
-    const app = createWorkerApp({ info: () => this.info(), health: () => this.health() })
+    const app = createWorkerApp({
+      info: () => this.info(),
+      health: () => this.health(),
+      receipts: (txHash) => this.receiptsOf(txHash),
+      contract: (id) => this.describeContract(id),
+      metrics: this.metrics,
+      limiter: this.limiter,
+      ...(this.options.queryCrypto ? { query: (body: unknown) => this.answer(body) } : {}),
+    })
     this.http = await startHttpServer(app, {
       host: this.options.host ?? '127.0.0.1',
       port: this.options.port ?? 0,
     })
+    this.detachSockets = attachEventSockets(this.http.server, this.events, (id) =>
+      Boolean(this.store?.getPlain(CONTRACTS_TABLE, id)),
+    )
     this.log.info('worker API listening', { url: this.http.url, address: identity.address })
 
     this.throwIfStopping()
@@ -204,16 +232,22 @@ export class Worker implements Startable {
         secrets,
         engines: this.engines,
         logger: this.log,
+        ...(this.options.queryCrypto
+          ? {
+              opener: new SealedCommandOpener({
+                crypto: this.options.queryCrypto,
+                chainId: network.chainId,
+                contractsAddress: network.contracts.contracts,
+                secrets,
+              }),
+            }
+          : {}),
       }),
       startBlock: BigInt(network.deployBlock),
       confirmations: this.options.confirmations ?? 0,
       pollIntervalMs: this.options.pollIntervalMs ?? 500,
       logger: this.log,
-      onBlock: (header, receipts) => {
-        const store = this.store
-        if (store)
-          this.options.onBlock?.({ number: header.number, hash: header.hash }, store.stateDigest(), receipts)
-      },
+      onBlock: (header, receipts) => this.afterBlock(header, receipts),
       onFatal: (error) => {
         this.phase = 'failed'
         this.failure = {
@@ -228,6 +262,96 @@ export class Worker implements Startable {
     this.phase = 'following'
   }
 
+  /** Metrics and event subscribers learn about a block only once it is committed. */
+  private afterBlock(header: { number: bigint; hash: Hex }, receipts: CommandReceipt[]): void {
+    const store = this.store
+    if (!store) return
+    this.metrics.blockHeight.set(Number(header.number))
+    this.metrics.chainLag.set(Math.max(0, Number((this.follower?.head ?? header.number) - header.number)))
+    for (const receipt of receipts) {
+      if (receipt.kind !== 'command') continue
+      this.metrics.commands.inc({ ok: String(receipt.ok) })
+      this.metrics.commandFuel.observe(receipt.fuel)
+      if (!receipt.ok && receipt.error) this.metrics.errors.inc({ code: receipt.error.code })
+      receipt.events.forEach((event) =>
+        this.events.publish({
+          contract: receipt.contractId,
+          block: String(receipt.blockNumber),
+          txHash: receipt.txHash,
+          logIndex: receipt.logIndex,
+          name: event.name,
+          data: tagged(event.data),
+        }),
+      )
+    }
+    this.options.onBlock?.({ number: header.number, hash: header.hash }, store.stateDigest(), receipts)
+  }
+
+  private answer(body: unknown): Promise<unknown> {
+    const identity = this.identity
+    const crypto = this.options.queryCrypto
+    if (!identity || !crypto)
+      throw new ApiError(503, 'NOT_READY', 'queries are not available yet', { retryAfterSeconds: 1 })
+    this.queries ??= new QueryService({
+      chainId: this.options.network.chainId,
+      registry: this.options.network.contracts.registry,
+      worker: {
+        address: identity.address,
+        x25519PrivateKey: identity.x25519PrivateKey,
+        signingKey: identity.signingKey,
+      },
+      store: () => this.store,
+      engines: () => this.engines,
+      crypto,
+      clock: this.options.clock ?? systemClock,
+      randomBytes: this.options.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n))),
+      metrics: this.metrics,
+      logger: this.log,
+    })
+    return this.queries.answer(body)
+  }
+
+  private receiptsOf(txHash: Hex): unknown | undefined {
+    const store = this.store
+    if (!store)
+      throw new ApiError(503, 'NOT_READY', 'the worker is not following the chain yet', {
+        retryAfterSeconds: 1,
+      })
+    const stored = store.getReceipt(txHash)
+    return stored ? receiptsView(txHash, decodeValue(stored.receiptText) as CommandReceipt[]) : undefined
+  }
+
+  private async describeContract(id: string): Promise<unknown | undefined> {
+    const store = this.store
+    const engines = this.engines
+    if (!store || !engines)
+      throw new ApiError(503, 'NOT_READY', 'the worker is not following the chain yet', {
+        retryAfterSeconds: 1,
+      })
+    const bytes = store.getPlain(CONTRACTS_TABLE, id)
+    if (!bytes) return undefined
+    const record = decodeContractRecord(bytes)
+    let methods: { commands: string[]; queries: string[] } | undefined
+    const code = store.getPlain(CODE_TABLE, record.codeHash)
+    if (code && !record.broken) {
+      try {
+        const engine = await engines.engineFor(record.codeHash, new TextDecoder().decode(code))
+        methods = { commands: engine.methods.commands, queries: engine.methods.queries }
+      } catch {
+        methods = undefined
+      }
+    }
+    return {
+      id: record.id,
+      cluster: record.cluster,
+      owner: record.owner,
+      codeHash: record.codeHash,
+      deployedAt: String(record.deployedAt),
+      ...(methods ? { methods } : {}),
+      ...(record.broken ? { broken: record.broken } : {}),
+    }
+  }
+
   private throwIfStopping(): void {
     if (this.abort.signal.aborted)
       throw new VeilError('the worker was stopped while starting', { code: 'CANCELLED' })
@@ -236,6 +360,8 @@ export class Worker implements Startable {
   async stop(): Promise<void> {
     if (this.phase !== 'failed') this.phase = 'stopping'
     this.abort.abort()
+    this.detachSockets?.()
+    this.detachSockets = undefined
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['follower', this.follower ? () => this.follower?.stop() ?? Promise.resolve() : undefined],
       ['http', this.http ? () => this.http?.close() ?? Promise.resolve() : undefined],

@@ -1,0 +1,336 @@
+import {
+  base64urlToBytes,
+  bytesToBase64url,
+  type Clock,
+  decodeValue,
+  encodeValue,
+  type Hex,
+  type Logger,
+} from '@veil/protocol'
+import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
+import type { EngineCache } from '../follower/executor.js'
+import { ContractError } from '../sandbox/index.js'
+import type { StateStore } from '../state/index.js'
+import { ApiError } from './errors.js'
+import type { WorkerMetrics } from './metrics.js'
+
+export type QueryAead = 'aes-128-gcm' | 'chacha20-poly1305'
+
+/** The primitives a query needs (docs/protocol.md), implemented by `@veil/crypto`. */
+export interface QueryCrypto {
+  /** Opens an HPKE base-mode request to the worker's key; throws if it does not open. */
+  openRequest(p: {
+    privateKey: Uint8Array
+    enc: Uint8Array
+    ct: Uint8Array
+    info: Uint8Array
+    aead: QueryAead
+    aad?: Uint8Array
+  }): {
+    plaintext: Uint8Array
+    exportSecret(label: string, length: number): Uint8Array
+  }
+  /** AEAD seal with an explicit key and nonce. */
+  seal(
+    aead: QueryAead,
+    key: Uint8Array,
+    nonce: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+  ): Uint8Array
+  keccak256(data: Uint8Array): Uint8Array
+  /** EIP-712 `Answer` signature by the worker's identity key (65 bytes, 0x-hex). */
+  signAnswer(
+    privateKey: Uint8Array,
+    answer: { request: Hex; response: Hex; contractId: bigint; block: bigint },
+  ): Hex
+  /** The address proven by a query's `auth`, or throws. */
+  verifyAuth(
+    auth: unknown,
+    query: { contractId: bigint; call: Hex; nonce: Uint8Array; timestamp: bigint; worker: Hex },
+  ): Hex
+}
+
+export interface QueryServiceOptions {
+  chainId: number
+  registry: Hex
+  worker: { address: Hex; x25519PrivateKey: Uint8Array; signingKey: Uint8Array }
+  store: () => StateStore | undefined
+  engines: () => EngineCache | undefined
+  crypto: QueryCrypto
+  clock: Clock
+  randomBytes: (n: number) => Uint8Array
+  metrics?: WorkerMetrics
+  logger: Logger
+  /** How far a request's timestamp may be from this worker's clock. */
+  skewMs?: number
+}
+
+const AEAD_KEY_BYTES: Record<QueryAead, number> = { 'aes-128-gcm': 16, 'chacha20-poly1305': 32 }
+const ZERO_NONCE = new Uint8Array(12)
+const CONTRACT_ID = /^[1-9][0-9]{0,19}$/
+const utf8 = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Answers sealed queries: opens the request sealed to this worker, refuses replays and stale requests,
+ * proves the caller when asked, runs the query read-only against the last committed state, seals the
+ * answer under a key exported from the request's HPKE context, and signs (request, answer, contract,
+ * block) so anyone can check who answered.
+ */
+export class QueryService {
+  private readonly seen = new Map<string, number>()
+  private readonly skewMs: number
+  private lastPrune = 0
+
+  constructor(private readonly options: QueryServiceOptions) {
+    this.skewMs = options.skewMs ?? 60_000
+  }
+
+  async answer(body: unknown): Promise<unknown> {
+    const started = performance.now()
+    let outcome = 'refused'
+    try {
+      const result = await this.handle(body)
+      outcome = 'answered'
+      return result
+    } finally {
+      this.options.metrics?.queryDuration.observe({ outcome }, (performance.now() - started) / 1000)
+    }
+  }
+
+  private async handle(body: unknown): Promise<unknown> {
+    const { crypto, worker } = this.options
+    const request = parseEnvelope(body)
+    const store = this.options.store()
+    const engines = this.options.engines()
+    const cursor = store?.cursor()
+    if (!store || !engines || !cursor) {
+      throw new ApiError(503, 'NOT_READY', 'the worker is not following the chain yet', {
+        retryAfterSeconds: 1,
+      })
+    }
+    const recordBytes = store.getPlain(CONTRACTS_TABLE, request.contract)
+    if (!recordBytes)
+      throw new ApiError(
+        404,
+        'UNKNOWN_CONTRACT',
+        `contract ${request.contract} is not deployed to this worker's cluster`,
+      )
+
+    const info = utf8.encode(
+      `veil/v1/query/${this.options.chainId}/${this.options.registry.toLowerCase()}/${worker.address.toLowerCase()}/${request.contract}`,
+    )
+    let opened: ReturnType<QueryCrypto['openRequest']>
+    try {
+      opened = crypto.openRequest({
+        privateKey: worker.x25519PrivateKey,
+        enc: request.enc,
+        ct: request.ct,
+        info,
+        aead: request.aead,
+      })
+    } catch {
+      // Tampered, truncated, or sealed to another worker's key: the reason is not ours to reveal.
+      throw new ApiError(400, 'DECRYPT_FAILED', 'the request does not open with this worker’s key')
+    }
+    const query = parseQuery(opened.plaintext)
+    const now = this.options.clock.now()
+    if (Math.abs(now - query.timestamp) > this.skewMs) {
+      throw new ApiError(
+        400,
+        'STALE_REQUEST',
+        `the request timestamp is more than ${this.skewMs / 1000} s from the worker's clock`,
+      )
+    }
+    this.rememberNonce(query.nonce, now)
+
+    let caller: Hex | null = null
+    if (query.auth !== undefined) {
+      try {
+        caller = crypto.verifyAuth(query.auth, {
+          contractId: BigInt(request.contract),
+          call: toHex(crypto.keccak256(utf8.encode(encodeValue({ method: query.method, args: query.args })))),
+          nonce: query.nonce,
+          timestamp: BigInt(query.timestamp),
+          worker: worker.address,
+        })
+      } catch (error) {
+        throw new ApiError(
+          400,
+          'AUTH_INVALID',
+          `the caller's signature does not verify: ${(error as Error).message}`,
+        )
+      }
+    }
+
+    const record = decodeContractRecord(recordBytes)
+    const code = store.getPlain(CODE_TABLE, record.codeHash)
+    let answer: Record<string, unknown>
+    if (!code || record.broken) {
+      answer = {
+        ok: false,
+        error: { code: 'CODE_INVALID', message: record.broken ?? 'the contract code is missing' },
+        fuel: 0,
+      }
+    } else {
+      const engine = await engines.engineFor(record.codeHash, utf8Decoder.decode(code))
+      const outcome = await engine.invoke({
+        env: {
+          kind: 'query',
+          contractId: record.id,
+          caller,
+          block: { number: cursor.number, timestamp: now, hash: cursor.hash },
+          randomSeed: this.options.randomBytes(32),
+        },
+        method: query.method,
+        argsText: encodeValue(query.args, 'args'),
+        host: {
+          storage: {
+            get: (key) => store.get(record.id, key),
+            set: () => {
+              throw new Error('queries are read-only')
+            },
+            delete: () => {
+              throw new Error('queries are read-only')
+            },
+          },
+        },
+      })
+      if (outcome.ok) {
+        answer = { ok: true, result: decodeValue(outcome.resultText), fuel: outcome.fuel }
+      } else {
+        const error = outcome.error
+        this.options.metrics?.errors.inc({ code: error.code })
+        const stack = error instanceof ContractError && error.mappedStack ? error.mappedStack : undefined
+        answer = {
+          ok: false,
+          error: {
+            code: error.code,
+            message:
+              error instanceof ContractError || !error.details
+                ? error.shortMessage
+                : `${error.shortMessage}. ${error.details}`,
+            ...(stack ? { stack } : {}),
+          },
+          fuel: outcome.fuel,
+        }
+      }
+    }
+
+    const requestDigest = crypto.keccak256(concat(request.enc, request.ct))
+    const key = opened.exportSecret('veil/v1/response', AEAD_KEY_BYTES[request.aead])
+    // The response key is fresh per request (exported from its own HPKE context), so a zero nonce is safe.
+    const sealed = crypto.seal(request.aead, key, ZERO_NONCE, requestDigest, utf8.encode(encodeValue(answer)))
+    const signature = crypto.signAnswer(worker.signingKey, {
+      request: toHex(requestDigest),
+      response: toHex(crypto.keccak256(sealed)),
+      contractId: BigInt(request.contract),
+      block: cursor.number,
+    })
+    return {
+      v: 1,
+      worker: worker.address,
+      block: String(cursor.number),
+      ct: bytesToBase64url(sealed),
+      signature,
+    }
+  }
+
+  /** Refuses a nonce seen within the replay window; forgets nonces once their timestamps are stale anyway. */
+  private rememberNonce(nonce: Uint8Array, now: number): void {
+    const key = bytesToBase64url(nonce)
+    if (this.seen.has(key))
+      throw new ApiError(400, 'REPLAYED', 'this request was answered already (nonce reused)')
+    this.seen.set(key, now + 2 * this.skewMs)
+    if (now - this.lastPrune > 1_000) {
+      this.lastPrune = now
+      for (const [k, expiry] of this.seen) if (expiry < now) this.seen.delete(k)
+    }
+  }
+}
+
+interface Envelope {
+  contract: string
+  aead: QueryAead
+  enc: Uint8Array
+  ct: Uint8Array
+}
+
+function parseEnvelope(body: unknown): Envelope {
+  const b = body as Record<string, unknown> | null
+  if (typeof b !== 'object' || b === null || Array.isArray(b))
+    throw new ApiError(400, 'BAD_REQUEST', 'the request must be a JSON object')
+  if (b.v !== 1) throw new ApiError(400, 'BAD_REQUEST', 'unsupported request version (expected "v": 1)')
+  if (typeof b.contract !== 'string' || !CONTRACT_ID.test(b.contract)) {
+    throw new ApiError(400, 'BAD_REQUEST', '"contract" must be a contract id as a decimal string')
+  }
+  const aead = b.aead ?? 'aes-128-gcm'
+  if (aead !== 'aes-128-gcm' && aead !== 'chacha20-poly1305') {
+    throw new ApiError(400, 'BAD_REQUEST', '"aead" must be "aes-128-gcm" or "chacha20-poly1305"')
+  }
+  const bytes = (field: 'enc' | 'ct'): Uint8Array => {
+    const value = b[field]
+    if (typeof value !== 'string' || value.length === 0)
+      throw new ApiError(400, 'BAD_REQUEST', `"${field}" must be a base64url string`)
+    try {
+      return base64urlToBytes(value)
+    } catch {
+      throw new ApiError(400, 'BAD_ENCODING', `"${field}" is not valid base64url`)
+    }
+  }
+  const enc = bytes('enc')
+  if (enc.length !== 32)
+    throw new ApiError(400, 'BAD_REQUEST', '"enc" must be 32 bytes (an X25519 public key)')
+  const ct = bytes('ct')
+  if (ct.length < 16) throw new ApiError(400, 'BAD_REQUEST', '"ct" is shorter than an AEAD tag')
+  return { contract: b.contract, aead, enc, ct }
+}
+
+interface PlainQuery {
+  method: string
+  args: unknown[]
+  nonce: Uint8Array
+  timestamp: number
+  auth?: unknown
+}
+
+function parseQuery(plaintext: Uint8Array): PlainQuery {
+  let value: unknown
+  try {
+    value = decodeValue(utf8Decoder.decode(plaintext), 'query')
+  } catch {
+    throw new ApiError(400, 'BAD_REQUEST', 'the sealed query is not Veil JSON')
+  }
+  const q = value as Partial<PlainQuery> | null
+  if (typeof q !== 'object' || q === null)
+    throw new ApiError(400, 'BAD_REQUEST', 'the sealed query must be an object')
+  if (typeof q.method !== 'string' || !/^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/.test(q.method)) {
+    throw new ApiError(400, 'BAD_REQUEST', 'the sealed query needs a method name')
+  }
+  if (!Array.isArray(q.args))
+    throw new ApiError(400, 'BAD_REQUEST', 'the sealed query "args" must be an array')
+  if (!(q.nonce instanceof Uint8Array) || q.nonce.length !== 16)
+    throw new ApiError(400, 'BAD_REQUEST', 'the sealed query needs a 16-byte nonce')
+  if (typeof q.timestamp !== 'number' || !Number.isSafeInteger(q.timestamp)) {
+    throw new ApiError(400, 'BAD_REQUEST', 'the sealed query needs a timestamp (ms since the epoch)')
+  }
+  return {
+    method: q.method,
+    args: q.args,
+    nonce: q.nonce,
+    timestamp: q.timestamp,
+    ...(q.auth === undefined ? {} : { auth: q.auth }),
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length)
+  out.set(a)
+  out.set(b, a.length)
+  return out
+}
+
+function toHex(bytes: Uint8Array): Hex {
+  return `0x${Buffer.from(bytes).toString('hex')}`
+}
