@@ -1,13 +1,13 @@
+import { devContractKeys } from '@veil/crypto'
 import {
+  Contracts,
   devMeasurement,
   explainLedgerError,
   type Ledger,
   parsePlaceholderQuote,
-  Contracts,
   Registry,
   reportData,
 } from '@veil/ledger'
-import { devContractKeys } from '@veil/crypto'
 import { errorMessage, type Hex, type Logger, type Startable, VEIL_VERSION } from '@veil/protocol'
 import { decodeFunctionData, type PublicClient, toHex } from 'viem'
 

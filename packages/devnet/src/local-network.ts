@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
+import { buildContract } from '@veil/contract/build'
 import {
   type AnvilInstance,
   artifactsHash,
@@ -11,13 +13,23 @@ import {
 } from '@veil/ledger'
 import {
   type Clock,
+  encodeInitPayload,
   type Logger,
   type NetworkFile,
   silentLogger,
   systemClock,
   VeilError,
 } from '@veil/protocol'
-import { createPublicClient, createWalletClient, defineChain, http, type PublicClient, toHex } from 'viem'
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  http,
+  keccak256,
+  type PublicClient,
+  parseEventLogs,
+  toHex,
+} from 'viem'
 import { readNetworkFile, writeFileAtomic } from './files.js'
 import { bootstrapDevRoles, DevGatekeeper } from './gatekeeper.js'
 import { DirLock } from './lock.js'
@@ -32,6 +44,8 @@ export interface DevnetInfo {
   owner: `0x${string}`
   /** The cluster the devnet creates for its workers and example contracts. */
   cluster: number
+  /** Example contracts deployed on first start, by name (e.g. `counter`), as contract ids. */
+  examples?: Record<string, string>
 }
 
 export type DevnetNetworkFile = NetworkFile & { devnet: DevnetInfo }
@@ -52,6 +66,8 @@ export interface LocalNetworkOptions {
   /** anvil JSON-RPC port; 0 picks a free one. */
   port?: number
   chainId?: number
+  /** Deploy `examples/counter` on first start (default: when there are workers). */
+  example?: boolean
   /** Workers to run (each a `veil worker start` process). Default 2. */
   workers?: number
   /** How to run `veil` for the workers; defaults to the installed `@veil/cli`. */
@@ -235,10 +251,65 @@ export class LocalNetwork {
       network = { ...network, workers: [] }
     }
 
+    if ((this.options.example ?? workerCount > 0) && !network.devnet.examples?.counter) {
+      const id = await this.step(
+        'example',
+        () => this.deployExample(publicClient, network),
+        (id) => `counter is contract ${id}`,
+      )
+      network = {
+        ...network,
+        devnet: { ...network.devnet, examples: { ...network.devnet.examples, counter: id } },
+      }
+    }
+
     // Seam for the KMS: it starts here and fills `kms`.
     writeFileAtomic(this.networkPath, `${JSON.stringify(network, null, 2)}\n`)
     this.log.info('devnet ready', { rpcUrl: network.rpcUrl, dir: this.dir })
     return network
+  }
+
+  /** Builds and deploys `examples/counter` from dev account 1, the default client account. */
+  private async deployExample(publicClient: PublicClient, network: DevnetNetworkFile): Promise<string> {
+    const entry = createRequire(import.meta.url).resolve('@veil-examples/counter')
+    const bundle = await buildContract({ entry })
+    const account = devAccount(1)
+    const chain = defineChain({
+      id: network.chainId,
+      name: 'veil-devnet',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      rpcUrls: { default: { http: [network.rpcUrl] } },
+    })
+    const walletClient = createWalletClient({ account, chain, transport: http(network.rpcUrl) })
+    const ledger = getLedger({ publicClient, walletClient, addresses: network.contracts })
+    const code = toHex(new TextEncoder().encode(bundle.code))
+    try {
+      await publicClient.waitForTransactionReceipt({
+        hash: await ledger.contracts.write.uploadCode([code]),
+        pollingInterval: 50,
+      })
+      const receipt = await publicClient.waitForTransactionReceipt({
+        hash: await ledger.contracts.write.deploy([
+          BigInt(network.devnet.cluster),
+          keccak256(code),
+          toHex(encodeInitPayload({ start: 0 })),
+          0n,
+        ]),
+        pollingInterval: 50,
+      })
+      const [deployed] = parseEventLogs({
+        abi: ledger.contracts.abi,
+        logs: receipt.logs,
+        eventName: 'ContractDeployed',
+      })
+      if (!deployed)
+        throw new VeilError('deploying the example did not emit ContractDeployed', {
+          code: 'LEDGER_DEPLOY_FAILED',
+        })
+      return String(deployed.args.contractId)
+    } catch (error) {
+      throw explainLedgerError(error, 'deploying examples/counter')
+    }
   }
 
   private async startWorkers(

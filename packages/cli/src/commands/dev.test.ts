@@ -48,8 +48,21 @@ describe('veil dev (as a process)', () => {
       expect(veil.stderr()).toMatch(/✓ workers {2}2 ready/)
       const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'))
       expect(network.workers).toHaveLength(2)
+      const counter = network.devnet.examples.counter as string
+      expect(veil.stdout()).toContain(`npx veil call ${counter} add 5`)
+      expect(veil.stdout()).toContain(`npx veil query ${counter} get`)
       for (const worker of network.workers as { url: string; address: string }[]) {
         expect(veil.stdout()).toContain(worker.url)
+        // The example is deployed and each worker runs it.
+        let described: Response | undefined
+        for (let i = 0; i < 100 && described?.status !== 200; i++) {
+          described = await fetch(`${worker.url}/v1/contracts/${counter}`)
+          if (described.status !== 200) await new Promise((r) => setTimeout(r, 50))
+        }
+        expect(await described?.json()).toMatchObject({
+          id: counter,
+          methods: { commands: ['add', 'reset'], queries: ['get'] },
+        })
         const health = await fetch(`${worker.url}/healthz`)
         expect(health.status).toBe(200)
         const info = (await (await fetch(`${worker.url}/v1/info`)).json()) as Record<string, unknown>

@@ -82,6 +82,14 @@ export const devCommand: Command = {
               ...info.workers.map((w, i): [string, string] => [`Worker ${i}`, `${w.url}  ${w.address}`]),
               ['Network', `${relative(io.cwd, network.networkPath)}`],
             ]),
+            ...(info.devnet.examples?.counter
+              ? [
+                  '',
+                  `Try it (examples/counter is contract ${info.devnet.examples.counter}):`,
+                  `  npx veil call ${info.devnet.examples.counter} add 5`,
+                  `  npx veil query ${info.devnet.examples.counter} get`,
+                ]
+              : []),
             '',
             'Press Ctrl-C to stop.',
           ].join('\n'),
