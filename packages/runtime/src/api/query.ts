@@ -40,10 +40,7 @@ export interface QueryCrypto {
   ): Uint8Array
   keccak256(data: Uint8Array): Uint8Array
   /** EIP-712 `Answer` signature by the worker's identity key (65 bytes, 0x-hex). */
-  signAnswer(
-    privateKey: Uint8Array,
-    answer: { request: Hex; response: Hex; contractId: bigint; block: bigint },
-  ): Hex
+  signAnswer(answer: { request: Hex; response: Hex; contractId: bigint; block: bigint }): Hex
   /** The address proven by a query's `auth`, or throws. */
   verifyAuth(
     auth: unknown,
@@ -54,7 +51,7 @@ export interface QueryCrypto {
 export interface QueryServiceOptions {
   chainId: number
   registry: Hex
-  worker: { address: Hex; x25519PrivateKey: Uint8Array; signingKey: Uint8Array }
+  worker: { address: Hex; x25519PrivateKey: Uint8Array }
   store: () => StateStore | undefined
   engines: () => EngineCache | undefined
   crypto: QueryCrypto
@@ -222,7 +219,7 @@ export class QueryService {
     const key = opened.exportSecret('veil/v1/response', AEAD_KEY_BYTES[request.aead])
     // The response key is fresh per request (exported from its own HPKE context), so a zero nonce is safe.
     const sealed = crypto.seal(request.aead, key, ZERO_NONCE, requestDigest, utf8.encode(encodeValue(answer)))
-    const signature = crypto.signAnswer(worker.signingKey, {
+    const signature = crypto.signAnswer({
       request: toHex(requestDigest),
       response: toHex(crypto.keccak256(sealed)),
       contractId: BigInt(request.contract),

@@ -26,6 +26,7 @@ import {
   toHex,
 } from 'viem'
 import { createWorkerApp, type WorkerHealth, type WorkerInfo, type WorkerPhase } from '../api/app.js'
+import { createNodeQueryCrypto } from '../api/crypto.js'
 import { ApiError } from '../api/errors.js'
 import { EventHub } from '../api/events.js'
 import { Limiter } from '../api/limiter.js'
@@ -65,7 +66,7 @@ export interface WorkerOptions {
   limits?: ContractEngineOptions['limits']
   /** Blocks the state store can roll back (default 128). */
   undoDepth?: number
-  /** The primitives for sealed queries; without them `POST /v1/query` answers 503 NOT_READY. */
+  /** The primitives for sealed queries and commands (default: node:crypto and noble). */
   queryCrypto?: QueryCrypto
   /** Called after every committed block with the state digest (tests, tools). */
   onBlock?: (block: { number: bigint; hash: Hex }, stateDigest: Hex, receipts: CommandReceipt[]) => void
@@ -95,6 +96,7 @@ export class Worker implements Startable {
   private readonly events = new EventHub()
   private readonly limiter = new Limiter(64, 256)
   private detachSockets: (() => void) | undefined
+  private crypto: (QueryCrypto & { dispose?(): void }) | undefined
   private queries: QueryService | undefined
   private readonly fatal: Promise<Error>
   private onFatal!: (error: Error) => void
@@ -167,7 +169,7 @@ export class Worker implements Startable {
       contract: (id) => this.describeContract(id),
       metrics: this.metrics,
       limiter: this.limiter,
-      ...(this.options.queryCrypto ? { query: (body: unknown) => this.answer(body) } : {}),
+      query: (body: unknown) => this.answer(body),
     })
     this.http = await startHttpServer(app, {
       host: this.options.host ?? '127.0.0.1',
@@ -232,16 +234,12 @@ export class Worker implements Startable {
         secrets,
         engines: this.engines,
         logger: this.log,
-        ...(this.options.queryCrypto
-          ? {
-              opener: new SealedCommandOpener({
-                crypto: this.options.queryCrypto,
-                chainId: network.chainId,
-                contractsAddress: network.contracts.contracts,
-                secrets,
-              }),
-            }
-          : {}),
+        opener: new SealedCommandOpener({
+          crypto: this.cryptoFor(identity),
+          chainId: network.chainId,
+          contractsAddress: network.contracts.contracts,
+          secrets,
+        }),
       }),
       startBlock: BigInt(network.deployBlock),
       confirmations: this.options.confirmations ?? 0,
@@ -287,9 +285,21 @@ export class Worker implements Startable {
     this.options.onBlock?.({ number: header.number, hash: header.hash }, store.stateDigest(), receipts)
   }
 
+  private cryptoFor(identity: WorkerIdentity): QueryCrypto {
+    this.crypto ??=
+      this.options.queryCrypto ??
+      createNodeQueryCrypto({
+        chainId: this.options.network.chainId,
+        registry: this.options.network.contracts.registry,
+        signingKey: identity.signingKey,
+        clock: this.options.clock ?? systemClock,
+      })
+    return this.crypto
+  }
+
   private answer(body: unknown): Promise<unknown> {
     const identity = this.identity
-    const crypto = this.options.queryCrypto
+    const crypto = this.crypto
     if (!identity || !crypto)
       throw new ApiError(503, 'NOT_READY', 'queries are not available yet', { retryAfterSeconds: 1 })
     this.queries ??= new QueryService({
@@ -298,7 +308,6 @@ export class Worker implements Startable {
       worker: {
         address: identity.address,
         x25519PrivateKey: identity.x25519PrivateKey,
-        signingKey: identity.signingKey,
       },
       store: () => this.store,
       engines: () => this.engines,
@@ -362,6 +371,8 @@ export class Worker implements Startable {
     this.abort.abort()
     this.detachSockets?.()
     this.detachSockets = undefined
+    this.crypto?.dispose?.()
+    this.crypto = undefined
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['follower', this.follower ? () => this.follower?.stop() ?? Promise.resolve() : undefined],
       ['http', this.http ? () => this.http?.close() ?? Promise.resolve() : undefined],

@@ -18,5 +18,8 @@ export default defineContract({
     get(ctx) {
       return ctx.storage.get<number>('n') ?? 0
     },
+    whoami(ctx) {
+      return ctx.caller
+    },
   },
 })
