@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto'
 import { x25519 } from '@noble/curves/ed25519.js'
-import { privateKeyToAddress } from 'viem/accounts'
 import { toHex } from 'viem'
+import { privateKeyToAddress } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { DEV_MASTER_SECRET, deriveContractKeys, devContractKeys } from './contract-keys.js'
 
 describe('contract keys', () => {
   it('the dev master secret is the documented public constant', () => {
-    const expected = createHash('sha256').update('veil/v1/dev-master-secret (public, development only)').digest()
+    const expected = createHash('sha256')
+      .update('veil/v1/dev-master-secret (public, development only)')
+      .digest()
     expect(DEV_MASTER_SECRET).toEqual(new Uint8Array(expected))
   })
 

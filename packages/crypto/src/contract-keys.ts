@@ -2,14 +2,21 @@ import { x25519 } from '@noble/curves/ed25519.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
-import { deriveClusterSecret, deriveContractEncryptionSeed, deriveContractSecret, deriveContractSigningSeed } from './derive.js'
+import {
+  deriveClusterSecret,
+  deriveContractEncryptionSeed,
+  deriveContractSecret,
+  deriveContractSigningSeed,
+} from './derive.js'
 
 /**
  * DEVELOPMENT ONLY, PUBLICLY KNOWN: SHA-256 of `veil/v1/dev-master-secret (public, development only)`.
  * Stands in for the KMS master secret on dev networks, so every worker derives the same contract keys
  * through the production derivation tree. Anything protected by it is not confidential.
  */
-export const DEV_MASTER_SECRET: Uint8Array = hexToBytes('f813928c1305b82d05ccee2ed1f8e86d7fd15d920559188c7249e705b1defd99')
+export const DEV_MASTER_SECRET: Uint8Array = hexToBytes(
+  'f813928c1305b82d05ccee2ed1f8e86d7fd15d920559188c7249e705b1defd99',
+)
 
 /** A contract's own keys, derived from its contract secret. */
 export interface ContractKeys {
@@ -39,5 +46,7 @@ export function deriveContractKeys(contractSecret: Uint8Array): ContractKeys {
 
 /** DEVELOPMENT ONLY: a contract's keys on a dev network (from {@link DEV_MASTER_SECRET}). */
 export function devContractKeys(clusterId: string, contractId: string): ContractKeys {
-  return deriveContractKeys(deriveContractSecret(deriveClusterSecret(DEV_MASTER_SECRET, clusterId), contractId))
+  return deriveContractKeys(
+    deriveContractSecret(deriveClusterSecret(DEV_MASTER_SECRET, clusterId), contractId),
+  )
 }
