@@ -45,7 +45,8 @@ export function createNodeQueryCrypto(options: {
         throw new Error('auth.address must name the caller the signature claims')
       }
       const caller = recoverQueryCaller(domain, auth, query, { now: Math.floor(options.clock.now() / 1000) })
-      if (caller.toLowerCase() !== claimed.toLowerCase()) throw new Error('the signature was not made by auth.address')
+      if (caller.toLowerCase() !== claimed.toLowerCase())
+        throw new Error('the signature was not made by auth.address')
       return caller
     },
     dispose: () => signer?.dispose(),

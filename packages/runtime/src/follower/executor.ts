@@ -77,6 +77,10 @@ const utf8Decoder = new TextDecoder()
  */
 export class BlockExecutor {
   private readonly seedKeys = new Map<string, Uint8Array>()
+  /** Bundle texts by code hash, kept once their engine loaded (see `loadEngine`). */
+  private readonly codeTexts = new Map<Hex, string>()
+  /** The last decoded record of each contract, with the bytes it was decoded from (see `contract`). */
+  private readonly contractRecords = new Map<string, { bytes: Uint8Array; record: ContractRecord }>()
   private finalAttempt = false
 
   constructor(private readonly options: BlockExecutorOptions) {}
@@ -162,7 +166,13 @@ export class BlockExecutor {
 
   private contract(writer: BlockWriter, id: string): ContractRecord | undefined {
     const bytes = writer.getPlain(CONTRACTS_TABLE, id)
-    return bytes ? decodeContractRecord(bytes) : undefined
+    if (!bytes) return undefined
+    // Decoding costs more than comparing: reuse the last decoding of byte-identical bytes.
+    const cached = this.contractRecords.get(id)
+    if (cached && Buffer.compare(cached.bytes, bytes) === 0) return cached.record
+    const record = Object.freeze(decodeContractRecord(bytes))
+    this.contractRecords.set(id, { bytes, record })
+    return record
   }
 
   private async runInit(
@@ -330,11 +340,16 @@ export class BlockExecutor {
     writer: BlockWriter,
   ): Promise<{ engine: ContractEngine } | { error: { code: string; message: string } }> {
     if (record.broken) return { error: { code: 'CODE_INVALID', message: record.broken } }
-    const code = writer.getPlain(CODE_TABLE, record.codeHash)
-    if (!code)
+    if (!writer.hasPlain(CODE_TABLE, record.codeHash))
       return { error: { code: 'CODE_MISSING', message: `no code uploaded with hash ${record.codeHash}` } }
+    // Copying and decoding the bundle on every command costs O(bundle size); the engine cache is keyed by
+    // the hash alone, so the text of a hash whose engine loaded is reused as well.
+    let text = this.codeTexts.get(record.codeHash)
+    text ??= utf8Decoder.decode(writer.getPlain(CODE_TABLE, record.codeHash))
     try {
-      return { engine: await this.options.engines.engineFor(record.codeHash, utf8Decoder.decode(code)) }
+      const engine = await this.options.engines.engineFor(record.codeHash, text)
+      this.codeTexts.set(record.codeHash, text)
+      return { engine }
     } catch (error) {
       // Only a bad bundle is a fact every worker agrees on, and so may enter the replicated state. Any
       // other failure (a fault of this host) must not: rethrow, so the block is retried, not recorded.

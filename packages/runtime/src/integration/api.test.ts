@@ -53,7 +53,7 @@ describe('worker API', () => {
     expect(await response.json()).toMatchObject({
       id: String(counter),
       cluster: '1',
-      methods: { commands: ['add'], queries: ['get'] },
+      methods: { commands: ['add'], queries: ['get', 'whoami'] },
     })
     const missing = await fetch(`${url}/v1/contracts/999`)
     expect(missing.status).toBe(404)

@@ -63,7 +63,7 @@ describe('determinism', () => {
   const logger = recordingLogger()
   beforeAll(async () => {
     ;[engine, twin] = await Promise.all([
-      ContractEngine.create(CONTRACT, { logger }),
+      ContractEngine.create(CONTRACT, { logger, verifyRestores: true }),
       ContractEngine.create(CONTRACT),
     ])
   })
@@ -213,7 +213,12 @@ describe('queries', () => {
     const logger = recordingLogger()
     // Fixed randomness: a query's fuel may vary by a few units with its (real) Math.random seed.
     const random = (length: number) => new Uint8Array(length).fill(9)
-    const engine = await ContractEngine.create(CONTRACT, { queryPoolSize: 3, logger, random })
+    const engine = await ContractEngine.create(CONTRACT, {
+      queryPoolSize: 3,
+      logger,
+      random,
+      verifyRestores: true,
+    })
     const outcomes = await Promise.all(Array.from({ length: 6 }, () => call(engine, 'query', 'work', [200])))
     expect(new Set(outcomes.map((o) => o.fuel)).size).toBe(1)
     expect(outcomes.every((o) => o.ok)).toBe(true)

@@ -98,6 +98,7 @@ export class ContractEngine {
     const maxMemoryBytes = memoryCeiling(Math.max(commandLimits.memoryBytes, queryLimits.memoryBytes))
 
     const started = performance.now()
+    const verifyRestores = options.verifyRestores ?? false
     const first = await SandboxInstance.create({
       code,
       prelude,
@@ -105,6 +106,7 @@ export class ContractEngine {
       maxMemoryBytes,
       loadLimits,
       mapper,
+      verifyRestores,
     })
     logger.debug('contract loaded', {
       ms: Math.round(performance.now() - started),
@@ -121,6 +123,7 @@ export class ContractEngine {
         loadLimits,
         mapper,
         sharedSnapshot: snapshot,
+        verifyRestores,
       })
       if (instance.snapshot !== snapshot)
         logger.warn('new sandbox instance has its own snapshot (layout differs)')

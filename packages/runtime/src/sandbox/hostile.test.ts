@@ -69,7 +69,7 @@ describe('hostile contracts', () => {
   let engine: ContractEngine
   const logger = recordingLogger()
   beforeAll(async () => {
-    engine = await ContractEngine.create(HOSTILE, { logger })
+    engine = await ContractEngine.create(HOSTILE, { logger, verifyRestores: true })
   })
   afterAll(() => engine.dispose())
   beforeEach(() => {

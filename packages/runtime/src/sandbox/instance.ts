@@ -14,7 +14,7 @@ import type { ContractShape, InvocationDescriptor } from './guest-protocol.js'
 import { guestStringLength, installHostFunctions } from './host-functions.js'
 import { type GuestOutcome, InvocationState } from './invocation.js'
 import type { SandboxLimits } from './limits.js'
-import { instantiateQuickJS } from './quickjs-wasm.js'
+import { instantiateQuickJS, type QuickJSWasmInstance } from './quickjs-wasm.js'
 import type { RandomSource } from './random.js'
 import { breakReader, MemorySnapshot } from './snapshot.js'
 import { BUNDLE_FILENAME, PRELUDE_FILENAME, type StackMapper } from './source-map.js'
@@ -34,6 +34,8 @@ export interface InstanceOptions {
   readonly mapper: StackMapper
   /** A snapshot of a sibling instance; adopted when this instance has exactly the same layout. */
   readonly sharedSnapshot?: MemorySnapshot
+  /** Check the whole memory against the snapshot after every restore (see `ContractEngineOptions`). */
+  readonly verifyRestores?: boolean
 }
 
 /** What one invocation needs besides the instance. */
@@ -108,6 +110,10 @@ export class SandboxInstance {
 
   private constructor(
     private readonly memory: WebAssembly.Memory,
+    private readonly stackTracker: Pick<
+      QuickJSWasmInstance,
+      'lowestStackPointer' | 'resetLowestStackPointer'
+    >,
     private readonly runtime: QuickJSRuntime,
     private readonly context: QuickJSContext,
     private readonly meter: FuelMeter,
@@ -119,6 +125,7 @@ export class SandboxInstance {
     private readonly heapStart: number,
     readonly shape: ContractShape,
     readonly snapshot: MemorySnapshot,
+    private readonly verifyRestores: boolean,
   ) {}
 
   /**
@@ -179,12 +186,19 @@ export class SandboxInstance {
       context.true.value,
     ].join(',')
     const shared = options.sharedSnapshot
-    const snapshot =
-      shared && shared.layout === layout && shared.size <= wasm.memory.buffer.byteLength
-        ? shared
-        : MemorySnapshot.capture(wasm.memory, options.breakAddress, layout)
+    let snapshot: MemorySnapshot
+    if (shared && shared.layout === layout && shared.size <= wasm.memory.buffer.byteLength) {
+      // This memory differs from the adopted snapshot (its own load left other bytes on the stack): the
+      // stack tracker is left at 0, so the first restore is complete.
+      snapshot = shared
+    } else {
+      snapshot = MemorySnapshot.capture(wasm.memory, options.breakAddress, layout, wasm.stackRegion)
+      // Memory equals the snapshot now: from here on, the stack below the lowest pointer stays clean.
+      wasm.resetLowestStackPointer()
+    }
     instance = new SandboxInstance(
       wasm.memory,
+      wasm,
       runtime,
       context,
       meter,
@@ -197,6 +211,7 @@ export class SandboxInstance {
       heapStart,
       shape,
       snapshot,
+      options.verifyRestores ?? false,
     )
     return instance
   }
@@ -262,8 +277,15 @@ export class SandboxInstance {
     if (this.broken) throw new SandboxCrashError('this sandbox instance is broken')
     // QuickJS's own limit only stops single allocations larger than the limit in this build; the meter
     // enforces the limit on the heap as a whole (see fuel.ts).
-    const { context, runtime, meter } = this
-    this.snapshot.restoreInto(this.memory)
+    const { context, runtime, meter, stackTracker } = this
+    // Only the stack above the lowest pointer reached since the last restore can differ (snapshot.ts);
+    // restart the tracking right away, while memory equals the snapshot.
+    this.snapshot.restoreInto(this.memory, stackTracker.lowestStackPointer())
+    stackTracker.resetLowestStackPointer()
+    if (this.verifyRestores && !this.snapshot.matches(this.memory)) {
+      this.broken = true
+      throw new SandboxCrashError('the memory differs from the snapshot after a restore')
+    }
     runtime.setMemoryLimit(plan.limits.memoryBytes)
     runtime.setMaxStackSize(plan.limits.stackBytes)
 

@@ -105,8 +105,13 @@ export class InvalidLimitsError extends VeilError {
   }
 }
 
+/** Limits this module validated and froze: they cannot have changed since. */
+const resolved = new WeakSet<SandboxLimits>()
+
 /** Merges `overrides` into `base` and checks every field against the engine's bounds. */
 export function resolveLimits(base: SandboxLimits, overrides?: Partial<SandboxLimits>): SandboxLimits {
+  // The engine resolves its bases once; most invocations override nothing and take them as they are.
+  if (overrides === undefined && resolved.has(base)) return base
   const merged: SandboxLimits = { ...base }
   if (overrides) {
     for (const key of Object.keys(BOUNDS) as (keyof SandboxLimits)[]) {
@@ -121,5 +126,6 @@ export function resolveLimits(base: SandboxLimits, overrides?: Partial<SandboxLi
       throw new InvalidLimitsError(`${key} must be an integer between ${min} and ${max}, got ${value}`)
     }
   }
+  resolved.add(Object.freeze(merged))
   return merged
 }

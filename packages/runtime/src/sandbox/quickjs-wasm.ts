@@ -22,7 +22,7 @@ import {
   type QuickJSSyncVariant,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core'
-import { METER_EXPORT, meterWasm } from './wasm-meter.js'
+import { METER_EXPORT, meterWasm, STACK_LOW_EXPORT } from './wasm-meter.js'
 
 /**
  * The package's types describe its CommonJS build (where the variant is `module.exports.default`); under
@@ -54,6 +54,14 @@ const IMPORTS = {
 
 /** Emscripten export name of `emscripten_stack_get_current` (stackSave) in the pinned build. */
 const STACK_SAVE_EXPORT = 'Oa'
+/**
+ * The shadow stack's size in the pinned build (`-s STACK_SIZE=5MB` in quickjs-emscripten's
+ * templates/Variant.mk). wasm-ld lays out static data, then `.bss`, then the stack, which grows down from
+ * the stack pointer's initial value; so [top - STACK_BYTES, top) is the stack and everything static lies
+ * below it. The snapshot restore relies on that to skip the unused part of the stack; a test checks that
+ * no constant address the code loads from lies inside this range.
+ */
+export const STACK_BYTES = 5 * 1024 * 1024
 
 /** Thrown (through WebAssembly frames) when the QuickJS build aborts or calls exit(). */
 export class WasmAbort extends Error {
@@ -68,6 +76,12 @@ export interface WasmHooks {
   now(): number
 }
 
+/** The shadow stack: [low, high). It grows down from `high`; only frames at or above the pointer are live. */
+export interface StackRegion {
+  readonly low: number
+  readonly high: number
+}
+
 export interface QuickJSWasmInstance {
   readonly module: QuickJSWASMModule
   readonly memory: WebAssembly.Memory
@@ -75,20 +89,47 @@ export interface QuickJSWasmInstance {
   readonly meter: WebAssembly.Global
   /** Current WebAssembly shadow-stack pointer. */
   readonly stackPointer: () => number
+  /** Where the shadow stack lies in memory (the same for every instance of the build). */
+  readonly stackRegion: StackRegion
+  /**
+   * The lowest stack pointer reached since the last `resetLowestStackPointer` (0 before the first
+   * reset, meaning "the whole stack may have been written"). Nothing below it in the stack was written.
+   */
+  readonly lowestStackPointer: () => number
+  /** Restarts the tracking from the current stack pointer. */
+  readonly resetLowestStackPointer: () => void
   /** Replaceable targets of the overridden imports. */
   readonly hooks: WasmHooks
 }
 
-let compiled: Promise<WebAssembly.Module> | undefined
+/** The compiled metered binary and the layout facts every instance shares. */
+export interface MeteredQuickJS {
+  readonly module: WebAssembly.Module
+  readonly stackRegion: StackRegion
+}
+
+let compiled: Promise<MeteredQuickJS> | undefined
 
 /** Compiles the metered QuickJS binary once per process. */
-export function compileMeteredQuickJS(): Promise<WebAssembly.Module> {
+export function compileMeteredQuickJS(): Promise<MeteredQuickJS> {
   compiled ??= (async () => {
     const require = createRequire(import.meta.url)
     const path = require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm')
     const original = new Uint8Array(await readFile(path))
-    const { bytes } = meterWasm(original, { module: IMPORTS.module, name: IMPORTS.interrupt })
-    return WebAssembly.compile(bytes)
+    const { bytes, stack, dataEnd } = meterWasm(
+      original,
+      { module: IMPORTS.module, name: IMPORTS.interrupt },
+      { stackPointerExport: STACK_SAVE_EXPORT },
+    )
+    if (!stack) throw new Error('QuickJS build mismatch: the stack pointer was not found')
+    const stackRegion = { low: stack.top - STACK_BYTES, high: stack.top }
+    // The static data must lie below the stack, and the stack must be where wasm-ld puts it (16-aligned).
+    if (stackRegion.low < dataEnd || stackRegion.low % 16 !== 0 || stackRegion.high % 16 !== 0) {
+      throw new Error(
+        `QuickJS build mismatch: a ${STACK_BYTES}-byte stack below ${stack.top} overlaps static data ending at ${dataEnd}`,
+      )
+    }
+    return { module: await WebAssembly.compile(bytes), stackRegion }
   })()
   // A failed compile must not poison every later engine of the process.
   compiled.catch(() => {
@@ -138,7 +179,7 @@ function writeCString(memory: WebAssembly.Memory, pointer: number, text: string)
  * The returned hooks must be replaced before QuickJS code runs.
  */
 export async function instantiateQuickJS(maxMemoryBytes: number): Promise<QuickJSWasmInstance> {
-  const wasmModule = await compileMeteredQuickJS()
+  const { module: wasmModule, stackRegion } = await compileMeteredQuickJS()
   const maximum = Math.min(65_536, Math.max(INITIAL_PAGES, Math.ceil(maxMemoryBytes / PAGE)))
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum })
   const hooks: WasmHooks = {
@@ -210,10 +251,24 @@ export async function instantiateQuickJS(maxMemoryBytes: number): Promise<QuickJ
   )
   if (!instance) throw new Error('QuickJS build mismatch: instantiateWasm was not used')
   const meter = instance.exports[METER_EXPORT]
+  const stackLow = instance.exports[STACK_LOW_EXPORT]
   const stackSave = instance.exports[STACK_SAVE_EXPORT]
   if (!(meter instanceof WebAssembly.Global)) throw new Error('metered QuickJS lacks its meter global')
+  if (!(stackLow instanceof WebAssembly.Global)) throw new Error('metered QuickJS lacks its stack-low global')
   if (typeof stackSave !== 'function')
     throw new Error(`QuickJS build mismatch: no export ${STACK_SAVE_EXPORT}`)
   const stackPointer = (): number => Number(stackSave())
-  return { module, memory, meter, stackPointer, hooks }
+  return {
+    module,
+    memory,
+    meter,
+    stackPointer,
+    stackRegion,
+    // i32 globals read back signed; stack addresses are below 2^31 but read them unsigned anyway.
+    lowestStackPointer: () => (stackLow.value as number) >>> 0,
+    resetLowestStackPointer: () => {
+      stackLow.value = stackPointer()
+    },
+    hooks,
+  }
 }

@@ -1,14 +1,22 @@
 /**
  * Linear-memory snapshots of a loaded sandbox instance.
  *
- * Layout of the QuickJS build: static data, then the ≈ 5 MiB shadow stack, then the malloc heap, which
+ * Layout of the QuickJS build: static data, then the 5 MiB shadow stack, then the malloc heap, which
  * grows upwards through `sbrk`. The allocator never returns memory to `sbrk` (checked by a test), so
  * everything a guest can have touched lies below the current break. A snapshot therefore copies
  * [0, break) once, after the bundle loaded; a restore writes it back and zeroes [snapshot end, current
  * break), which leaves the memory byte-identical to the moment of the snapshot — memory above the
  * break was zero then and has never been handed out since.
+ *
+ * The stack is 5 of the ≈ 5.4 MB below the break, and an invocation rarely uses more than a few dozen
+ * KiB of it. The stack grows down and compiled code writes it only inside frames it allocated by moving
+ * the stack pointer down, so the stack below the lowest pointer reached since memory last equalled the
+ * snapshot still equals it. The metered binary tracks that lowest pointer (`wasm-meter.ts`), and a restore
+ * skips [stack low, lowest pointer): it copies the static data, the used top of the stack and the heap.
+ * Whoever restores must restart the tracking right after each restore, and only then (see
+ * `SandboxInstance`); before the first restart the tracker reads 0 and the restore is complete.
  */
-import { instantiateQuickJS, type QuickJSWasmInstance } from './quickjs-wasm.js'
+import { instantiateQuickJS, type QuickJSWasmInstance, type StackRegion } from './quickjs-wasm.js'
 
 /** Reads the allocator's current break (the end of the heap). */
 export function readBreak(memory: WebAssembly.Memory, breakAddress: number): number {
@@ -31,20 +39,37 @@ export function breakReader(memory: WebAssembly.Memory, breakAddress: number): (
 
 /** An immutable copy of [0, break) of one instance's memory, restorable into any instance of the same layout. */
 export class MemorySnapshot {
+  /** [0, stack.low): static data, copied on every restore. */
+  private readonly staticBytes: Uint8Array
+
   private constructor(
     private readonly bytes: Uint8Array,
     readonly breakAddress: number,
     /** Host-visible pointers the snapshot assumes (runtime, context, handles); see `SandboxInstance`. */
     readonly layout: string,
-  ) {}
-
-  static capture(memory: WebAssembly.Memory, breakAddress: number, layout: string): MemorySnapshot {
-    const end = readBreak(memory, breakAddress)
-    if (end <= 0 || end > memory.buffer.byteLength) throw new Error(`implausible heap break ${end}`)
-    return new MemorySnapshot(new Uint8Array(memory.buffer, 0, end).slice(), breakAddress, layout)
+    readonly stack: StackRegion,
+  ) {
+    this.staticBytes = bytes.subarray(0, stack.low)
   }
 
-  /** Bytes copied on every restore. */
+  static capture(
+    memory: WebAssembly.Memory,
+    breakAddress: number,
+    layout: string,
+    stack: StackRegion,
+  ): MemorySnapshot {
+    const end = readBreak(memory, breakAddress)
+    if (end <= 0 || end > memory.buffer.byteLength) throw new Error(`implausible heap break ${end}`)
+    // The heap starts above the stack, and the break pointer is static data below it.
+    if (!(stack.low < stack.high && stack.high <= end && breakAddress + 4 <= stack.low)) {
+      throw new Error(
+        `implausible layout: stack [${stack.low}, ${stack.high}), break ${end} at ${breakAddress}`,
+      )
+    }
+    return new MemorySnapshot(new Uint8Array(memory.buffer, 0, end).slice(), breakAddress, layout, stack)
+  }
+
+  /** Bytes of the snapshot (what a complete restore copies). */
   get size(): number {
     return this.bytes.length
   }
@@ -54,20 +79,38 @@ export class MemorySnapshot {
     const heap = new Uint8Array(memory.buffer)
     const top = readBreak(memory, this.breakAddress)
     if (heap.length < this.bytes.length || top > heap.length) return false
-    for (let i = 0; i < this.bytes.length; i++) if (heap[i] !== this.bytes[i]) return false
+    if (Buffer.compare(heap.subarray(0, this.bytes.length), this.bytes) !== 0) return false
     for (let i = this.bytes.length; i < top; i++) if (heap[i] !== 0) return false
     return true
   }
 
-  /** Makes `memory` byte-identical to the snapshot (up to the highest break it has reached). */
-  restoreInto(memory: WebAssembly.Memory): void {
+  /**
+   * Makes `memory` byte-identical to the snapshot (up to the highest break it has reached), given the
+   * lowest stack pointer reached since `memory` last equalled the snapshot (0 if unknown: restores all).
+   * Returns the number of bytes copied or zeroed.
+   */
+  restoreInto(memory: WebAssembly.Memory, lowestStackPointer = 0): number {
     const heap = new Uint8Array(memory.buffer)
-    if (heap.length < this.bytes.length) throw new Error('memory is smaller than the snapshot')
+    const bytes = this.bytes
+    if (heap.length < bytes.length) throw new Error('memory is smaller than the snapshot')
     const top = readBreak(memory, this.breakAddress)
     // A break outside the plausible range means the heap metadata was trashed: clear everything.
-    const dirtyEnd = top >= this.bytes.length && top <= heap.length ? top : heap.length
-    heap.set(this.bytes, 0)
-    if (dirtyEnd > this.bytes.length) heap.fill(0, this.bytes.length, dirtyEnd)
+    const dirtyEnd = top >= bytes.length && top <= heap.length ? top : heap.length
+    // [stack.low, cleanEnd) is untouched. A pointer below the stack (an overflow into static data) or
+    // above it (never reset) leaves nothing to skip.
+    const { low, high } = this.stack
+    const cleanEnd = lowestStackPointer > low && lowestStackPointer <= high ? lowestStackPointer : low
+    let copied: number
+    if (cleanEnd > low) {
+      heap.set(this.staticBytes, 0)
+      heap.set(bytes.subarray(cleanEnd), cleanEnd)
+      copied = low + bytes.length - cleanEnd
+    } else {
+      heap.set(bytes, 0)
+      copied = bytes.length
+    }
+    if (dirtyEnd > bytes.length) heap.fill(0, bytes.length, dirtyEnd)
+    return copied + Math.max(0, dirtyEnd - bytes.length)
   }
 }
 

@@ -75,4 +75,9 @@ export interface ContractEngineOptions {
   /** Real randomness for queries (default: the OS CSPRNG). */
   random?: RandomSource
   logger?: Logger
+  /**
+   * Compare the whole memory with the snapshot after every restore (≈ 5.6 MB per invocation) and refuse
+   * to run on any difference. For tests and for diagnosing a suspected reset bug; off by default.
+   */
+  verifyRestores?: boolean
 }

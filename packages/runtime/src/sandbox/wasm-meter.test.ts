@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { CHUNK, METER_EXPORT, meterWasm, WasmRewriteError } from './wasm-meter.js'
+import { CHUNK, METER_EXPORT, meterWasm, STACK_LOW_EXPORT, WasmRewriteError } from './wasm-meter.js'
 
 const u32 = (value: number): number[] => {
   const out: number[] = []
@@ -55,6 +55,39 @@ function testModule(extraCode: number[] = []): Uint8Array {
         ),
         // fill(ptr, len): memory.fill(ptr, 0, len)
         ...body([], [0x20, 0, 0x41, 0, 0x20, 1, 0xfc, 0x0b, 0x00]),
+      ],
+    ),
+  ]
+  return new Uint8Array(bytes)
+}
+
+/**
+ * A module with a shadow-stack pointer (global 0, starting at 65536) in the Emscripten style: `sp` reads
+ * it, `alloc(n)` moves it down, `restore(p)` sets it, and `deep(n)` loops n times moving it down 16 bytes.
+ */
+function stackModule(getter: number[] = [0x23, 0], exportGlobal = false): Uint8Array {
+  // biome-ignore format: sections and instructions are grouped by meaning
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, 1, 0x7f, 1, 0x7f], [0x60, 0, 1, 0x7f]])),
+    ...section(2, vec([[...str('a'), ...str('i'), 0x00, 0]])),
+    ...section(3, vec([[1], [0], [0], [0]])),
+    ...section(6, vec([[0x7f, 1, 0x41, ...[0x80, 0x80, 0x04], 0x0b]])),
+    ...section(7, vec([
+      [...str('sp'), 0, 1], [...str('alloc'), 0, 2], [...str('restore'), 0, 3], [...str('deep'), 0, 4],
+      ...(exportGlobal ? [[...str('stack'), 3, 0]] : []),
+    ])),
+    ...section(
+      10,
+      [
+        ...u32(4),
+        ...body([], getter),
+        // alloc(n): sp = sp - n; return sp
+        ...body([], [0x23, 0, 0x20, 0, 0x6b, 0x24, 0, 0x23, 0]),
+        // restore(p): sp = p; return p
+        ...body([], [0x20, 0, 0x24, 0, 0x20, 0]),
+        // deep(n): loop { sp -= 16; i++ } while (i < n); return sp
+        ...body([[1, 0x7f]], [0x03, 0x40, 0x23, 0, 0x41, 16, 0x6b, 0x24, 0, ...increment, ...continueWhileBelow, 0x0b, 0x23, 0]),
       ],
     ),
   ]
@@ -120,5 +153,40 @@ describe('meterWasm', () => {
     expect(metered.loopCount).toBeGreaterThan(1000)
     expect(metered.functionCount).toBeGreaterThan(400)
     expect(WebAssembly.validate(metered.bytes)).toBe(true)
+  })
+
+  it('tracks the lowest value the stack pointer took, without changing the loop count', async () => {
+    const metered = meterWasm(stackModule(), { module: 'a', name: 'i' }, { stackPointerExport: 'sp' })
+    expect(metered.stack).toEqual({ global: 0, top: 65_536, writes: 3 })
+    expect(WebAssembly.validate(metered.bytes)).toBe(true)
+    const { instance } = await WebAssembly.instantiate(metered.bytes, { a: { i: () => 0 } })
+    const exports = instance.exports as Record<string, unknown>
+    const fn = (name: string) => exports[name] as (...args: number[]) => number
+    const low = exports[STACK_LOW_EXPORT] as WebAssembly.Global
+    const meter = exports[METER_EXPORT] as WebAssembly.Global
+    expect(low.value).toBe(0) // untracked until the host resets it
+    low.value = fn('sp')()
+    expect(fn('alloc')(100)).toBe(65_436)
+    expect(low.value).toBe(65_436)
+    fn('restore')(65_536)
+    expect(low.value).toBe(65_436) // a rise does not move the mark
+    expect(fn('deep')(10)).toBe(65_536 - 160)
+    expect(low.value).toBe(65_536 - 160)
+    expect(Number(meter.value as bigint)).toBe(10)
+  })
+
+  it('refuses to track a stack pointer it cannot prove only the module moves', () => {
+    const hook = { module: 'a', name: 'i' }
+    // The getter does more than read one global.
+    expect(() =>
+      meterWasm(stackModule([0x23, 0, 0x41, 1, 0x6a]), hook, { stackPointerExport: 'sp' }),
+    ).toThrow(/not a stack-pointer getter/)
+    // The host could set an exported global behind the tracker's back.
+    expect(() => meterWasm(stackModule(undefined, true), hook, { stackPointerExport: 'sp' })).toThrow(
+      /exported/,
+    )
+    expect(() => meterWasm(stackModule(), hook, { stackPointerExport: 'nope' })).toThrow(
+      /no exported function/,
+    )
   })
 })

@@ -21,10 +21,19 @@
  * passes the flush, and appends one global and one export. No function, type or global index moves. The hook is an existing import
  * with signature (i32) -> i32 (QuickJS's interrupt callback), called with 0, which no runtime pointer
  * can be; the host-side wrapper routes that sentinel to the meter.
+ *
+ * Stack-low tracking (optional, `stackPointerExport`): every `global.set` of the shadow-stack pointer also
+ * lowers a second exported i32 global, `veil_stack_low`, when the new value is below it. Compiled C code
+ * only writes the shadow stack inside frames it allocated by moving that pointer down (WebAssembly has no
+ * red zone), so the stack below the lowest pointer reached since the host last reset the global cannot
+ * have been written: the snapshot restore skips it (see `snapshot.ts`). The global starts at 0, which
+ * means "all of the stack may be dirty" until the host resets it. Tracking adds no loop and so no fuel.
  */
 
 /** The name of the export that exposes the accumulated (flushed) iteration count, an i64 global. */
 export const METER_EXPORT = 'veil_meter'
+/** The name of the export of the lowest shadow-stack pointer reached since the host last reset it (i32). */
+export const STACK_LOW_EXPORT = 'veil_stack_low'
 /** Units a function consumes between two calls of the hook. */
 export const CHUNK = 10_000
 
@@ -35,6 +44,18 @@ export interface MeteredWasm {
   readonly loopCount: number
   /** How many functions got a countdown. */
   readonly functionCount: number
+  /** With `stackPointerExport`: the stack-pointer global and its initial value (the top of the stack). */
+  readonly stack: { readonly global: number; readonly top: number; readonly writes: number } | undefined
+  /** The end of the highest active data segment: static data lies below (zero-initialised `.bss` follows). */
+  readonly dataEnd: number
+}
+
+export interface MeterOptions {
+  /**
+   * An exported function whose body is exactly `global.get $sp` (Emscripten's `stackSave`): names the
+   * shadow-stack pointer whose writes are tracked into `STACK_LOW_EXPORT`. Omit to skip the tracking.
+   */
+  readonly stackPointerExport?: string
 }
 
 export class WasmRewriteError extends Error {
@@ -47,6 +68,7 @@ const SECTION_FUNCTION = 3
 const SECTION_GLOBAL = 6
 const SECTION_EXPORT = 7
 const SECTION_CODE = 10
+const SECTION_DATA = 11
 
 const OP = {
   block: 0x02,
@@ -65,6 +87,7 @@ const OP = {
   i32Const: 0x41,
   i32Eqz: 0x45,
   i32LeS: 0x4c,
+  i32LtU: 0x49,
   i32Sub: 0x6b,
   i32ShrU: 0x76,
   i64Add: 0x7c,
@@ -335,6 +358,13 @@ function skipImmediates(reader: Reader, opcode: number): void {
 interface Rewrite {
   readonly hookIndex: number
   readonly accumulator: number
+  /** Tracked stack pointer: `global.set sp` also lowers `low`. */
+  readonly stack: { readonly sp: number; readonly low: number } | undefined
+}
+
+/** The global index of a `global.set`, or undefined for any other instruction. */
+function globalSetIndex(opcode: number, reader: Reader, start: number): number | undefined {
+  return opcode === OP.globalSet ? new Reader(reader.bytes, start + 1).u32() : undefined
 }
 
 /** `memory.copy` and `memory.fill`: O(n) work in one instruction, charged one unit per 64 bytes. */
@@ -344,12 +374,15 @@ function isBulkMemory(opcode: number, reader: Reader, start: number): boolean {
   return sub === 10 || sub === 11
 }
 
-/** Rewrites one function body (see the module comment); returns it unchanged when it neither loops nor bulk-copies. */
+/**
+ * Rewrites one function body (see the module comment); returns it unchanged when it neither loops,
+ * bulk-copies nor moves the tracked stack pointer.
+ */
 function meterBody(
   body: Uint8Array,
   type: FuncType,
   rewrite: Rewrite,
-): { out: Uint8Array | number[]; loops: number } {
+): { out: Uint8Array | number[]; loops: number; metered: boolean; stackWrites: number } {
   const reader = new Reader(body)
   const groups = reader.u32()
   const groupsEnd = reader.pos
@@ -359,22 +392,29 @@ function meterBody(
     reader.byte()
   }
   const codeStart = reader.pos
+  const sp = rewrite.stack?.sp
 
-  // First pass: does the function need metering at all? Other functions stay byte-identical.
+  // First pass: does the function need rewriting at all? Other functions stay byte-identical.
   let loops = 0
   let bulk = 0
+  let stackWrites = 0
   while (reader.pos < body.length) {
     const start = reader.pos
     const opcode = reader.byte()
     skipImmediates(reader, opcode)
     if (opcode === OP.loop) loops++
     else if (isBulkMemory(opcode, reader, start)) bulk++
+    else if (sp !== undefined && globalSetIndex(opcode, reader, start) === sp) stackWrites++
   }
-  if (loops === 0 && bulk === 0) return { out: body, loops }
-  if (type.results.length > 1) throw new WasmRewriteError('multi-value function results are not supported')
+  if (loops === 0 && bulk === 0 && stackWrites === 0) return { out: body, loops, metered: false, stackWrites }
+  // Functions that only move the stack pointer get a scratch local and no countdown.
+  const metered = loops > 0 || bulk > 0
+  if (metered && type.results.length > 1) {
+    throw new WasmRewriteError('multi-value function results are not supported')
+  }
 
   const counter = u32(type.params + locals)
-  const length = u32(type.params + locals + 1)
+  const scratch = u32(type.params + locals + (metered ? 1 : 0))
   const chunk = s32(CHUNK)
   const acc = u32(rewrite.accumulator)
   // accumulator += CHUNK - counter (the counter may be negative after bulk charges)
@@ -399,16 +439,32 @@ function meterBody(
   // [.., n] -> [.., n] and counter -= n >> 6
   // biome-ignore format: one WebAssembly instruction per group reads better than one byte per line
   const bulkCharge = [
-    OP.localTee, ...length,
-    OP.localGet, ...counter, OP.localGet, ...length, OP.i32Const, BULK_SHIFT, OP.i32ShrU, OP.i32Sub,
+    OP.localTee, ...scratch,
+    OP.localGet, ...counter, OP.localGet, ...scratch, OP.i32Const, BULK_SHIFT, OP.i32ShrU, OP.i32Sub,
     OP.localSet, ...counter,
   ]
+  // [.., p] -> [..]: sp = p; if (p < low) low = p (unsigned). Contains no branch to an outer label.
+  const trackedStackWrite: number[] = []
+  if (rewrite.stack) {
+    const spIndex = u32(rewrite.stack.sp)
+    const low = u32(rewrite.stack.low)
+    // biome-ignore format: one WebAssembly instruction per group reads better than one byte per line
+    trackedStackWrite.push(
+      OP.localTee, ...scratch, OP.globalSet, ...spIndex,
+      OP.localGet, ...scratch, OP.globalGet, ...low, OP.i32LtU,
+      OP.if, EMPTY_BLOCK,
+      OP.localGet, ...scratch, OP.globalSet, ...low,
+      OP.end,
+    )
+  }
 
   const out: number[] = [...u32(groups + 1)]
   for (let i = groupsEnd; i < codeStart; i++) out.push(body[i] as number)
-  out.push(2, I32)
-  out.push(OP.i32Const, ...chunk, OP.localSet, ...counter)
-  out.push(OP.block, type.results[0] ?? EMPTY_BLOCK)
+  out.push(metered ? 2 : 1, I32)
+  if (metered) {
+    out.push(OP.i32Const, ...chunk, OP.localSet, ...counter)
+    out.push(OP.block, type.results[0] ?? EMPTY_BLOCK)
+  }
 
   reader.pos = codeStart
   // Blocks opened inside the wrapper; `br open` targets the wrapper, i.e. exits through the flush.
@@ -417,11 +473,15 @@ function meterBody(
     const start = reader.pos
     const opcode = reader.byte()
     skipImmediates(reader, opcode)
-    if (opcode === OP.return) {
+    if (sp !== undefined && globalSetIndex(opcode, reader, start) === sp) {
+      out.push(...trackedStackWrite)
+      continue
+    }
+    if (metered && opcode === OP.return) {
       out.push(OP.br, ...u32(open))
       continue
     }
-    if (opcode === OP.end && open === 0) {
+    if (metered && opcode === OP.end && open === 0) {
       // The function's own end: close the wrapper, flush, then end the function.
       out.push(OP.end, ...flush, OP.end)
       continue
@@ -432,7 +492,7 @@ function meterBody(
     else if (opcode === OP.end) open--
     if (opcode === OP.loop) out.push(...probe)
   }
-  return { out, loops }
+  return { out, loops, metered, stackWrites }
 }
 
 function section(id: number, content: ArrayLike<number>): number[] {
@@ -446,7 +506,11 @@ function section(id: number, content: ArrayLike<number>): number[] {
  * imported function of type (i32) -> i32 that the metered code calls with 0 every `CHUNK` units of one
  * function, after adding them to the exported accumulator.
  */
-export function meterWasm(wasm: Uint8Array, hook: { module: string; name: string }): MeteredWasm {
+export function meterWasm(
+  wasm: Uint8Array,
+  hook: { module: string; name: string },
+  options: MeterOptions = {},
+): MeteredWasm {
   const sections = readSections(wasm)
   const find = (id: number): Section | undefined => sections.find((s) => s.id === id)
   const typeSection = find(SECTION_TYPE)
@@ -475,48 +539,57 @@ export function meterWasm(wasm: Uint8Array, hook: { module: string; name: string
   }
 
   const globalSection = find(SECTION_GLOBAL)
-  const definedGlobals = globalSection ? new Reader(wasm, globalSection.start).u32() : 0
-  const accumulator = imports.globals + definedGlobals
-  const rewrite: Rewrite = { hookIndex: imports.hook.index, accumulator }
+  const globals = globalSection ? readGlobals(wasm, globalSection) : Object.assign([], { entriesStart: 0 })
+  const accumulator = imports.globals + globals.length
+  const exports = readExports(wasm, exportSection)
+  const codeBodies = readCodeBodies(wasm, codeSection)
+  if (codeBodies.length !== functionTypes.length) {
+    throw new WasmRewriteError('function and code sections disagree')
+  }
 
-  const code = new Reader(wasm, codeSection.start)
-  const bodyCount = code.u32()
-  if (bodyCount !== functionTypes.length) throw new WasmRewriteError('function and code sections disagree')
-  const newCode: number[] = [...u32(bodyCount)]
+  let stack: MeteredWasm['stack']
+  let rewriteStack: Rewrite['stack']
+  if (options.stackPointerExport !== undefined) {
+    const sp = findStackPointer(options.stackPointerExport, exports, imports, codeBodies, globals)
+    stack = { global: sp.global, top: sp.top, writes: 0 }
+    rewriteStack = { sp: sp.global, low: accumulator + 1 }
+  }
+  const rewrite: Rewrite = { hookIndex: imports.hook.index, accumulator, stack: rewriteStack }
+
+  const newCode: number[] = [...u32(codeBodies.length)]
   let loopCount = 0
   let functionCount = 0
-  for (let i = 0; i < bodyCount; i++) {
-    const size = code.u32()
-    const body = wasm.subarray(code.pos, code.pos + size)
-    code.pos += size
-    const { out, loops } = meterBody(body, functionTypes[i] as FuncType, rewrite)
-    if (out !== body) functionCount++
+  let stackWrites = 0
+  for (let i = 0; i < codeBodies.length; i++) {
+    const body = codeBodies[i] as Uint8Array
+    const {
+      out,
+      loops,
+      metered,
+      stackWrites: writes,
+    } = meterBody(body, functionTypes[i] as FuncType, rewrite)
+    if (metered) functionCount++
     loopCount += loops
+    stackWrites += writes
     for (const b of u32(out.length)) newCode.push(b)
     for (let k = 0; k < out.length; k++) newCode.push(out[k] as number)
   }
 
-  // The accumulator: i64, mutable, starting at 0.
-  const accumulatorEntry = [I64, 0x01, 0x42, 0x00, OP.end]
-  const globalsBody = globalSection
-    ? (() => {
-        const reader = new Reader(wasm, globalSection.start)
-        reader.u32()
-        return [
-          ...u32(definedGlobals + 1),
-          ...wasm.subarray(reader.pos, globalSection.end),
-          ...accumulatorEntry,
-        ]
-      })()
-    : [0x01, ...accumulatorEntry]
-  const exports = new Reader(wasm, exportSection.start)
-  const exportCount = exports.u32()
+  if (stack) stack = { ...stack, writes: stackWrites }
+
+  // New globals after the existing ones: the accumulator (i64, mutable, 0) and, when tracking the stack,
+  // the lowest stack pointer (i32, mutable, 0 = "everything may be dirty").
+  const newGlobals = [[I64, 0x01, 0x42, 0x00, OP.end]]
+  if (stack) newGlobals.push([I32, 0x01, OP.i32Const, 0x00, OP.end])
+  const globalsBody = [...u32(globals.length + newGlobals.length)]
+  if (globalSection) globalsBody.push(...wasm.subarray(globals.entriesStart, globalSection.end))
+  for (const entry of newGlobals) globalsBody.push(...entry)
+  const newExports = [[...encodeString(METER_EXPORT), 0x03, ...u32(accumulator)]]
+  if (stack) newExports.push([...encodeString(STACK_LOW_EXPORT), 0x03, ...u32(accumulator + 1)])
   const exportsBody = [
-    ...u32(exportCount + 1),
-    ...wasm.subarray(exports.pos, exportSection.end),
-    ...encodeString(METER_EXPORT),
-    0x03,
-    ...u32(accumulator),
+    ...u32(exports.length + newExports.length),
+    ...wasm.subarray(exports.entriesStart, exportSection.end),
+    ...newExports.flat(),
   ]
 
   const parts: number[][] = []
@@ -545,5 +618,179 @@ export function meterWasm(wasm: Uint8Array, hook: { module: string; name: string
     bytes.set(part, offset)
     offset += part.length
   }
-  return { bytes, loopCount, functionCount }
+  const dataSection = find(SECTION_DATA)
+  return { bytes, loopCount, functionCount, stack, dataEnd: dataSection ? readDataEnd(wasm, dataSection) : 0 }
+}
+
+interface GlobalEntry {
+  readonly valueType: number
+  readonly mutable: boolean
+  /** The value of an `i32.const` initialiser, otherwise undefined. */
+  readonly i32Init: number | undefined
+}
+
+/** The defined globals, and where their entries start (after the count). */
+function readGlobals(bytes: Uint8Array, section: Section): GlobalEntry[] & { entriesStart: number } {
+  const reader = new Reader(bytes, section.start)
+  const count = reader.u32()
+  const entriesStart = reader.pos
+  const globals: GlobalEntry[] = []
+  for (let i = 0; i < count; i++) {
+    const valueType = reader.byte()
+    const mutable = reader.byte() === 1
+    // A constant expression: a few instructions up to `end`.
+    let i32Init: number | undefined
+    let first = true
+    for (;;) {
+      const opcode = reader.byte()
+      if (opcode === OP.end) break
+      if (first && opcode === OP.i32Const) {
+        const start = reader.pos
+        i32Init = readS32(reader)
+        reader.pos = start
+      } else {
+        i32Init = undefined
+      }
+      first = false
+      skipImmediates(reader, opcode)
+    }
+    globals.push({ valueType, mutable, i32Init })
+  }
+  return Object.assign(globals, { entriesStart })
+}
+
+function readS32(reader: Reader): number {
+  let result = 0
+  let shift = 0
+  let b: number
+  do {
+    b = reader.byte()
+    result |= (b & 0x7f) << shift
+    shift += 7
+  } while (b & 0x80 && shift < 35)
+  if (shift < 32 && b & 0x40) result |= -1 << shift
+  return result
+}
+
+interface ExportEntry {
+  readonly name: string
+  readonly kind: number
+  readonly index: number
+}
+
+function readExports(bytes: Uint8Array, section: Section): ExportEntry[] & { entriesStart: number } {
+  const reader = new Reader(bytes, section.start)
+  const count = reader.u32()
+  const entriesStart = reader.pos
+  const exports: ExportEntry[] = []
+  for (let i = 0; i < count; i++)
+    exports.push({ name: reader.name(), kind: reader.byte(), index: reader.u32() })
+  return Object.assign(exports, { entriesStart })
+}
+
+function readCodeBodies(bytes: Uint8Array, section: Section): Uint8Array[] {
+  const reader = new Reader(bytes, section.start)
+  const count = reader.u32()
+  const bodies: Uint8Array[] = []
+  for (let i = 0; i < count; i++) {
+    const size = reader.u32()
+    bodies.push(bytes.subarray(reader.pos, reader.pos + size))
+    reader.pos += size
+  }
+  return bodies
+}
+
+/**
+ * The shadow-stack pointer: the global that the export `name` (Emscripten's `stackSave`) returns. It must
+ * be a defined, mutable, unexported i32 with a constant initial value (the top of the stack), so that only
+ * the module's own code, whose writes are all tracked, can move it.
+ */
+function findStackPointer(
+  name: string,
+  exports: readonly ExportEntry[],
+  imports: Imports,
+  bodies: readonly Uint8Array[],
+  globals: readonly GlobalEntry[],
+): { global: number; top: number } {
+  const fail = (why: string): never => {
+    throw new WasmRewriteError(`cannot track the stack pointer: ${why}`)
+  }
+  const getter =
+    exports.find((e) => e.kind === 0x00 && e.name === name) ?? fail(`no exported function ${name}`)
+  const body = bodies[getter.index - imports.functions] ?? fail(`export ${name} is an imported function`)
+  // Exactly: no locals, global.get $sp, end.
+  const reader = new Reader(body)
+  if (reader.u32() !== 0 || reader.byte() !== OP.globalGet)
+    fail(`export ${name} is not a stack-pointer getter`)
+  const global = reader.u32()
+  if (reader.byte() !== OP.end || reader.pos !== body.length)
+    fail(`export ${name} is not a stack-pointer getter`)
+  if (global < imports.globals) fail('the stack pointer is an imported global')
+  const entry = globals[global - imports.globals] ?? fail(`global ${global} does not exist`)
+  if (entry.valueType !== I32 || !entry.mutable || entry.i32Init === undefined) {
+    fail(`global ${global} is not a mutable i32 with a constant initial value`)
+  }
+  if (exports.some((e) => e.kind === 0x03 && e.index === global)) fail('the stack pointer is exported')
+  return { global, top: (entry.i32Init as number) >>> 0 }
+}
+
+/** The end of the highest active data segment with a constant offset (memory 0). */
+function readDataEnd(bytes: Uint8Array, section: Section): number {
+  const reader = new Reader(bytes, section.start)
+  const count = reader.u32()
+  let end = 0
+  for (let i = 0; i < count; i++) {
+    const flags = reader.u32()
+    let offset: number | undefined
+    if (flags === 0 || flags === 2) {
+      if (flags === 2) reader.u32()
+      const opcode = reader.byte()
+      if (opcode === OP.i32Const) offset = readS32(reader) >>> 0
+      else skipImmediates(reader, opcode)
+      if (reader.byte() !== OP.end) throw new WasmRewriteError('unsupported data segment offset')
+    }
+    const size = reader.u32()
+    reader.pos += size
+    if (offset !== undefined) end = Math.max(end, offset + size)
+  }
+  return end
+}
+
+/**
+ * Addresses the code loads from through a constant address (`i32.const c` then a load with offset o:
+ * c + o), i.e. the static variables it reads. Diagnostics for tests: `quickjs-wasm.ts` assumes all static
+ * data lies below the shadow stack, and a test checks it with this.
+ */
+export function constantLoadAddresses(wasm: Uint8Array): Set<number> {
+  const codeSection = readSections(wasm).find((s) => s.id === SECTION_CODE)
+  const addresses = new Set<number>()
+  if (!codeSection) return addresses
+  for (const body of readCodeBodies(wasm, codeSection)) {
+    const reader = new Reader(body)
+    const groups = reader.u32()
+    for (let i = 0; i < groups; i++) {
+      reader.u32()
+      reader.byte()
+    }
+    let constant: number | undefined
+    while (reader.pos < body.length) {
+      const opcode = reader.byte()
+      if (opcode === OP.i32Const) {
+        constant = readS32(reader) >>> 0
+        continue
+      }
+      // i32/i64/f32/f64 loads (0x28–0x35) take the address as their only operand.
+      if (opcode >= 0x28 && opcode <= 0x35 && constant !== undefined) {
+        const align = reader.u32()
+        if ((align & 0x40) !== 0) reader.u32()
+        addresses.add(constant + reader.u32())
+      } else if (opcode >= 0x28 && opcode <= 0x35) {
+        skipMemarg(reader)
+      } else {
+        skipImmediates(reader, opcode)
+      }
+      constant = undefined
+    }
+  }
+  return addresses
 }

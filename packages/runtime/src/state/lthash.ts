@@ -51,7 +51,8 @@ export class LtHash {
   }
 
   clone(): LtHash {
-    return new LtHash(Uint16Array.from(this.#lanes))
+    // slice() copies with one memcpy; Uint16Array.from would iterate lane by lane.
+    return new LtHash(this.#lanes.slice())
   }
 
   /** Adds an element expansion (insert). Uint16Array stores wrap, which is exactly addition mod 2^16. */
@@ -85,8 +86,22 @@ export class LtHash {
 
   /** The vector as 2048 bytes, lanes little-endian (the same on every platform). */
   toBytes(): Uint8Array {
-    const out = new Uint8Array(LTHASH_BYTES)
+    return this.#littleEndianBytes().slice()
+  }
+
+  /** The published state digest: SHA-256 over a domain tag and the vector. */
+  digest(): Hex {
+    return `0x${createHash('sha256').update(DIGEST_DOMAIN).update(this.#littleEndianBytes()).digest('hex')}`
+  }
+
+  /**
+   * The lanes as little-endian bytes: on little-endian platforms (all Node targets) a view of the lanes
+   * themselves, without a copy. Callers must not keep or modify the result.
+   */
+  #littleEndianBytes(): Uint8Array {
     const lanes = this.#lanes
+    if (PLATFORM_IS_LITTLE_ENDIAN) return new Uint8Array(lanes.buffer, lanes.byteOffset, LTHASH_BYTES)
+    const out = new Uint8Array(LTHASH_BYTES)
     for (let i = 0; i < LTHASH_LANES; i++) {
       const lane = lanes[i] as number
       out[2 * i] = lane & 0xff
@@ -94,17 +109,12 @@ export class LtHash {
     }
     return out
   }
-
-  /** The published state digest: SHA-256 over a domain tag and the vector. */
-  digest(): Hex {
-    return `0x${createHash('sha256').update(DIGEST_DOMAIN).update(this.toBytes()).digest('hex')}`
-  }
 }
 
 function lanesFromLittleEndian(bytes: Uint8Array, copy: boolean): Uint16Array {
   if (PLATFORM_IS_LITTLE_ENDIAN && bytes.byteOffset % 2 === 0) {
     const view = new Uint16Array(bytes.buffer, bytes.byteOffset, LTHASH_LANES)
-    return copy ? Uint16Array.from(view) : view
+    return copy ? view.slice() : view
   }
   const lanes = new Uint16Array(LTHASH_LANES)
   for (let i = 0; i < LTHASH_LANES; i++)

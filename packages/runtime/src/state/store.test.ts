@@ -5,6 +5,7 @@ import { encodeValue, type Hex } from '@veil/protocol'
 import fc from 'fast-check'
 import { open as openLmdb } from 'lmdb'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CommittedStateCache } from './committed-cache.js'
 import {
   BlockInProgressError,
   BlockSequenceError,
@@ -573,6 +574,23 @@ describe('rewinds', () => {
     expect(error.deepestReachableBlock).toBe(3n)
   })
 
+  it('prunes to a lowered depth after a reopen, then one record per block', async () => {
+    const first = openStore({ undoDepth: 10 })
+    commitBlocks(first, 12, (w, n) => w.set('1', 'n', String(n)))
+    await first.close()
+    opened = opened.filter((store) => store !== first)
+    const store = openStore({ undoDepth: 3 })
+    const deepest = () => (catchError(() => store.rollbackTo(0n)) as RewindTooDeepError).deepestReachableBlock
+    expect(deepest()).toBe(2n) // records 3..12 from the first run (depth 10)
+    commitBlocks(store, 1, (w, n) => w.set('1', 'n', String(n))) // block 13 keeps 11..13 only
+    expect(deepest()).toBe(10n)
+    commitBlocks(store, 5, (w, n) => w.set('1', 'n', String(n)))
+    expect(deepest()).toBe(15n)
+    store.rollbackTo(15n)
+    expect(store.get('1', 'n')).toBe('15')
+    expect(store.recomputeDigest()).toBe(store.stateDigest())
+  })
+
   it('rolling back past the first block empties the store', () => {
     const store = openStore({ undoDepth: 10 })
     const first = store.beginBlock(chainHeader(50n))
@@ -590,6 +608,107 @@ describe('rewinds', () => {
     expect(store.getReceipt(hashOf('t'))).toBeUndefined()
     store.beginBlock(chainHeader(7n)).commit()
     expect(store.cursor()?.number).toBe(7n)
+  })
+})
+
+describe('committed-state cache', () => {
+  /** Commits one block on top of the cursor, whatever chain the cursor is on. */
+  let blockCounter = 0
+  const commitNext = (store: StateStore, write: (writer: BlockWriter) => void): void => {
+    const cursor = store.cursor()
+    const number = (cursor?.number ?? 0n) + 1n
+    const writer = store.beginBlock({
+      number,
+      hash: hashOf(`cache-test:${blockCounter++}`),
+      parentHash: cursor?.hash ?? hashOf('genesis'),
+    })
+    write(writer)
+    writer.commit()
+  }
+
+  it('serves reads of later blocks and forgets everything on a rollback', () => {
+    const store = openStore()
+    commitNext(store, (w) => w.set('1', 'n', '1'))
+    commitNext(store, (w) => {
+      expect(w.get('1', 'n')).toBe('1') // a cached read
+      w.set('1', 'n', '2')
+    })
+    expect(store.get('1', 'n')).toBe('2')
+    store.rollbackTo(1n)
+    expect(store.get('1', 'n')).toBe('1')
+    commitNext(store, (w) => {
+      expect(w.get('1', 'n')).toBe('1')
+      w.set('1', 'n', '3')
+    })
+    expect(store.get('1', 'n')).toBe('3')
+    expect(store.recomputeDigest()).toBe(store.stateDigest())
+  })
+
+  it('agrees with a model through random blocks, failed commands and rollbacks', () => {
+    const store = openStore()
+    const keys = Array.from({ length: 6 }, (_, k) => `k${k}`)
+    // history[i] = the model after block i (history[0]: the empty store).
+    const history: Array<Map<string, string>> = [new Map()]
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(5), fc.option(fc.nat(4)), fc.boolean()), { maxLength: 12 }),
+        fc.nat(3),
+        (ops, rollback) => {
+          const cursor = store.cursor()?.number ?? 0n
+          if (rollback > 0 && BigInt(rollback) <= cursor) {
+            store.rollbackTo(cursor - BigInt(rollback))
+            history.length -= rollback
+          }
+          const model = new Map(history.at(-1))
+          commitNext(store, (w) => {
+            for (const [k, v, fails] of ops) {
+              const key = keys[k] as string
+              const savepoint = w.savepoint()
+              expect(w.get('1', key)).toBe(model.get(key))
+              if (v === null) w.delete('1', key)
+              else w.set('1', key, String(v))
+              if (fails) w.rollbackTo(savepoint)
+              else if (v === null) model.delete(key)
+              else model.set(key, String(v))
+            }
+          })
+          history.push(model)
+          for (const key of keys) expect(store.get('1', key)).toBe(model.get(key))
+          expect(store.recomputeDigest()).toBe(store.stateDigest())
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+})
+
+describe('CommittedStateCache', () => {
+  const entry = (valueBytes: number) => ({
+    hkey: Buffer.alloc(32),
+    recordKey: Buffer.alloc(40),
+    raw: Buffer.alloc(valueBytes + 28),
+    value: Buffer.alloc(valueBytes),
+    element: undefined,
+  })
+
+  it('evicts the least recently used entries beyond its budget', () => {
+    const cache = new CommittedStateCache(5 * 1024)
+    cache.set('1', 'a', entry(1000))
+    cache.set('1', 'b', entry(1000))
+    expect(cache.get('1', 'a')).toBeDefined() // now b is the oldest
+    cache.set('1', 'c', entry(1000))
+    expect(cache.get('1', 'b')).toBeUndefined()
+    expect(cache.get('1', 'a')).toBeDefined()
+    expect(cache.get('1', 'c')).toBeDefined()
+    expect(cache.get('2', 'a')).toBeUndefined()
+  })
+
+  it('does not keep large values, and replacing an entry drops the old one', () => {
+    const cache = new CommittedStateCache(16 * 1024 * 1024)
+    cache.set('1', 'a', entry(10))
+    cache.set('1', 'a', entry(100 * 1024))
+    expect(cache.get('1', 'a')).toBeUndefined()
+    expect(cache.size).toBe(0)
   })
 })
 

@@ -5,7 +5,8 @@
  * - Atomic blocks: everything one block changes — state, public tables, receipts, its undo record, the
  *   cursor and the digest lattice — is written by one `transactionSync`, so a crash at any point (kill -9
  *   included) leaves the store at the previous committed block. LMDB never exposes a half-written
- *   transaction: the commit is a single meta-page switch.
+ *   transaction: the commit is a single meta-page switch. With `noMetaSync`, a power loss (not a process
+ *   crash) may return the store to an earlier committed block; the follower re-executes from there.
  * - One writer: at most one open `BlockWriter`; LMDB is only written inside `commit`/`rollbackTo`. The
  *   writer's view of committed state therefore cannot change under it. One process per store directory.
  * - Confidentiality: contract state keys are HMAC'd, values and receipts AES-256-GCM sealed (sealing.ts);
@@ -15,9 +16,12 @@
  *   persisted with each block; `recomputeDigest()` rebuilds it from the records alone.
  * - Rewinds: the undo log keeps the last `undoDepth` blocks; anything deeper throws `RewindTooDeepError`
  *   and changes nothing.
+ * - Cache: recently used committed state records (plaintext and digest element included) are kept in
+ *   memory (committed-cache.ts); commits update it, rollbacks clear it, so it always equals LMDB.
  */
 import { type Hex, type Logger, silentLogger } from '@veil/protocol'
 import { type Database, open as openLmdb, type RootDatabase } from 'lmdb'
+import { CommittedStateCache } from './committed-cache.js'
 import {
   BlockInProgressError,
   BlockSequenceError,
@@ -55,10 +59,18 @@ import { openReceipt, openStateValue, receiptElement, stateElement } from './rec
 import { type ContractStateKeys, deriveContractStateKeys, hashStateKey } from './sealing.js'
 import type { ContractSecrets } from './secrets.js'
 import { decodeUndoRecord, encodeUndoRecord, type UndoRecord } from './undo.js'
-import { type BlockHeader, BlockWriter, type BlockWriteSet, type WriterHost } from './writer.js'
+import {
+  type BlockHeader,
+  BlockWriter,
+  type BlockWriteSet,
+  type CommittedState,
+  type WriterHost,
+} from './writer.js'
 
 /** Default number of blocks `rollbackTo` can undo. */
 export const DEFAULT_UNDO_DEPTH = 128
+/** Memory the cache of recently used committed state records may take (see committed-cache.ts). */
+const COMMITTED_CACHE_BYTES = 16 * 1024 * 1024
 const MAX_UNDO_DEPTH = 65_536
 
 /** Options of {@link StateStore.open}. */
@@ -103,11 +115,17 @@ export class StateStore {
   readonly #secrets: ContractSecrets
   readonly #logger: Logger
   readonly #keys = new Map<string, ContractStateKeys>()
+  readonly #committed = new CommittedStateCache(COMMITTED_CACHE_BYTES)
   readonly #host: WriterHost
   #cursor: Cursor | undefined
   #lattice: LtHash
   #digest: Hex
   #writer: BlockWriter | undefined
+  /**
+   * No undo record exists below this block number (undefined: none known yet). Lets a commit prune the
+   * records that fall out of the window by key, without a range scan per block.
+   */
+  #undoFloor: bigint | undefined
   #closed = false
 
   private constructor(
@@ -131,6 +149,7 @@ export class StateStore {
     this.#digest = lattice.digest()
     this.#host = {
       keysFor: (contractId) => this.#keysFor(contractId),
+      committedState: (keys, name) => this.#committedState(keys, name),
       readRaw: (table, key) => this.#table(table).getBinary(key),
       commitBlock: (writeSet) => this.#commitBlock(writeSet),
       release: (writer) => {
@@ -162,6 +181,14 @@ export class StateStore {
       // Security: zero LMDB's page buffers; otherwise freed heap memory (plaintexts, keys) can reach disk.
       noMemInit: false,
       useWritemap: false,
+      // One fdatasync per block instead of two: the data pages are synced before the meta page that
+      // publishes them is written, but that write is not synced itself (the next commit's sync carries
+      // it). Atomicity and consistency are unchanged — a crash, power loss included, leaves a committed
+      // block — and a process kill loses nothing (the write is in the OS page cache). Only a power loss
+      // can undo the last committed blocks, which the follower re-executes from the chain, the source of
+      // truth. (`noSync` would be different: it can corrupt the store on power loss. Never set it.)
+      // Measured on the development box: a small commit took 0.5–0.8 ms with both syncs, ≈ 0.3 ms with one.
+      noMetaSync: true,
     })
     try {
       const db = (name: string) =>
@@ -230,10 +257,8 @@ export class StateStore {
   /** Committed value of `key` in `contractId`'s state (text from `encodeValue`), or `undefined`. */
   get(contractId: string, key: string): string | undefined {
     this.#assertOpen()
-    const keys = this.#keysFor(contractId)
-    const hkey = hashStateKey(keys, checkText('key', key))
-    const raw = this.#tables.state.getBinary(stateRecordKey(contractId, hkey))
-    return raw === undefined ? undefined : openStateValue(keys, hkey, raw).toString('utf8')
+    const { value } = this.#committedState(this.#keysFor(contractId), key)
+    return value === undefined ? undefined : Buffer.from(value).toString('utf8')
   }
 
   /** Committed bytes of a public table (e.g. `contracts`, `code`), or `undefined`. */
@@ -328,6 +353,10 @@ export class StateStore {
       else meta.putSync(META_CURSOR, encodeCursor(previousCursor))
       meta.putSync(META_LATTICE, Buffer.from(previousLattice))
     })
+    // The cache mirrors committed state, which a rollback rewrote wholesale. The undo floor is re-read
+    // at the next commit (after emptying the store, the next first block may have any number).
+    this.#committed.clear()
+    this.#undoFloor = undefined
     this.#cursor = previousCursor
     this.#lattice = LtHash.fromBytes(previousLattice)
     this.#digest = this.#lattice.digest()
@@ -369,11 +398,12 @@ export class StateStore {
     this.#writer?.abort()
     this.#closed = true
     this.#keys.clear()
+    this.#committed.clear()
     await this.#env.close()
     this.#logger.debug('state store closed', { path: this.path })
   }
 
-  #commitBlock({ block, changes, lattice }: BlockWriteSet): void {
+  #commitBlock({ block, changes, lattice, stateDigest }: BlockWriteSet): void {
     this.#assertOpen()
     const undoRecord = encodeUndoRecord({
       previousCursor: this.#cursor,
@@ -383,6 +413,10 @@ export class StateStore {
     const cursor: Cursor = { number: block.number, hash: block.hash }
     const latticeBytes = Buffer.from(lattice.toBytes())
     const pruneBelow = block.number - BigInt(this.undoDepth) + 1n
+    // Records below `floor` do not exist, so deleting every number in [floor, pruneBelow) removes exactly
+    // the records that fall out of the window (usually one; many after `undoDepth` was lowered).
+    let floor = this.#undoFloor ?? this.#oldestUndoRecord() ?? block.number
+    if (block.number < floor) floor = block.number
     const { meta, undo } = this.#tables
     this.#env.transactionSync(() => {
       for (const change of changes) {
@@ -391,17 +425,18 @@ export class StateStore {
         else table.putSync(change.key, change.raw)
       }
       undo.putSync(blockNumberKey(block.number), undoRecord)
-      if (pruneBelow > 0n) {
-        const stale = Array.from(undo.getKeys({ end: blockNumberKey(pruneBelow) }))
-        for (const key of stale) undo.removeSync(key)
-      }
+      for (let n = floor; n < pruneBelow; n++) undo.removeSync(blockNumberKey(n))
       meta.putSync(META_CURSOR, encodeCursor(cursor))
       meta.putSync(META_LATTICE, latticeBytes)
     })
     // Memory follows disk only once the transaction is durable.
+    for (const { state } of changes) {
+      if (state !== undefined) this.#committed.set(state.contractId, state.name, state)
+    }
+    this.#undoFloor = pruneBelow > floor ? pruneBelow : floor
     this.#cursor = cursor
     this.#lattice = lattice.clone()
-    this.#digest = this.#lattice.digest()
+    this.#digest = stateDigest
     this.#logger.debug('block committed', {
       block: block.number.toString(),
       changes: changes.length,
@@ -411,8 +446,27 @@ export class StateStore {
 
   /** The lowest block `rollbackTo` can reach: just below the oldest undo record, or the cursor itself. */
   #deepestReachable(cursorNumber: bigint): bigint {
-    for (const key of this.#tables.undo.getKeys({ limit: 1 })) return decodeBlockNumberKey(key) - 1n
-    return cursorNumber
+    const oldest = this.#oldestUndoRecord()
+    return oldest === undefined ? cursorNumber : oldest - 1n
+  }
+
+  /** The block number of the oldest undo record, if any. */
+  #oldestUndoRecord(): bigint | undefined {
+    for (const key of this.#tables.undo.getKeys({ limit: 1 })) return decodeBlockNumberKey(key)
+    return undefined
+  }
+
+  /** The committed record of a state key: from the cache, or read, opened and cached. */
+  #committedState(keys: ContractStateKeys, name: string): CommittedState {
+    const cached = this.#committed.get(keys.contractId, name)
+    if (cached !== undefined) return cached
+    const hkey = hashStateKey(keys, checkText('key', name))
+    const recordKey = stateRecordKey(keys.contractId, hkey)
+    const raw = this.#tables.state.getBinary(recordKey)
+    const value = raw === undefined ? undefined : openStateValue(keys, hkey, raw)
+    const state: CommittedState = { hkey, recordKey, raw, value, element: undefined }
+    this.#committed.set(keys.contractId, name, state)
+    return state
   }
 
   #keysFor(contractId: string): ContractStateKeys {

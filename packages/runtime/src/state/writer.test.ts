@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { BlockWriterClosedError, StateStoreError } from './errors.js'
+import { stateRecordKey } from './layout.js'
 import { LtHash } from './lthash.js'
-import { deriveContractStateKeys } from './sealing.js'
+import { type ContractStateKeys, deriveContractStateKeys, hashStateKey } from './sealing.js'
 import { chainHeader, testSecrets } from './testing.js'
 import { BlockWriter, type BlockWriteSet, type WriterHost } from './writer.js'
 
@@ -10,6 +11,16 @@ function fakeHost(commit: (writeSet: BlockWriteSet) => void): WriterHost & { rel
   const host = {
     released: 0,
     keysFor: (contractId: string) => deriveContractStateKeys(contractId, secrets.contractSecret(contractId)),
+    committedState: (keys: ContractStateKeys, name: string) => {
+      const hkey = hashStateKey(keys, Buffer.from(name))
+      return {
+        hkey,
+        recordKey: stateRecordKey(keys.contractId, hkey),
+        raw: undefined,
+        value: undefined,
+        element: undefined,
+      }
+    },
     readRaw: () => undefined,
     commitBlock: commit,
     release: () => {

@@ -23,7 +23,6 @@ import {
   MAX_PLAIN_KEY_BYTES,
   plainElementInput,
   plainRecordKey,
-  stateRecordKey,
   TableId,
 } from './layout.js'
 import { type LtHash, ltHashElement } from './lthash.js'
@@ -31,13 +30,12 @@ import {
   decodeReceiptValue,
   encodeReceiptValue,
   openReceipt,
-  openStateValue,
   receiptElement,
   sealReceipt,
   sealStateValue,
   stateElement,
 } from './records.js'
-import { type ContractStateKeys, hashStateKey } from './sealing.js'
+import type { ContractStateKeys } from './sealing.js'
 
 /** The block being written. `number`/`hash`/`parentHash` come from the chain follower. */
 export interface BlockHeader {
@@ -52,6 +50,21 @@ export interface BlockChange {
   readonly key: Buffer
   readonly raw: Buffer | undefined
   readonly previous: Buffer | undefined
+  /** For state records: what the store's committed-state cache needs once the block is committed. */
+  readonly state?: CommittedState & { readonly contractId: string; readonly name: string }
+}
+
+/**
+ * A state key as committed: its hashed and record keys, the raw sealed bytes and their plaintext
+ * (`undefined` if the key has no value), and the lattice element of the plaintext if it was computed.
+ * Shared between blocks by the store's cache: never modify the buffers.
+ */
+export interface CommittedState {
+  readonly hkey: Buffer
+  readonly recordKey: Buffer
+  readonly raw: Buffer | undefined
+  readonly value: Uint8Array | undefined
+  readonly element: Uint16Array | undefined
 }
 
 /** What a writer hands its store to commit. */
@@ -59,11 +72,15 @@ export interface BlockWriteSet {
   readonly block: BlockHeader
   readonly changes: readonly BlockChange[]
   readonly lattice: LtHash
+  /** `lattice.digest()`, already computed by the writer. */
+  readonly stateDigest: Hex
 }
 
 /** What a writer needs from its store. Implemented by `StateStore`; not part of the public API. */
 export interface WriterHost {
   keysFor(contractId: string): ContractStateKeys
+  /** The committed record of state key `name` (validated here) of the contract `keys` belong to. */
+  committedState(keys: ContractStateKeys, name: string): CommittedState
   readRaw(table: TableId, key: Buffer): Buffer | undefined
   /** Writes the set in one transaction; throws (having written nothing) on failure. */
   commitBlock(writeSet: BlockWriteSet): void
@@ -99,11 +116,15 @@ interface SlotBase {
   /** Plaintext of `committedRaw` (for receipts: `encodeReceiptValue`). */
   readonly committed: Uint8Array | undefined
   current: Uint8Array | undefined
+  /** The lattice element of `current`, once computed: an overwrite subtracts it without recomputing. */
+  currentElement: Uint16Array | undefined
 }
 interface StateSlot extends SlotBase {
   readonly table: typeof TableId.state
   readonly keys: ContractStateKeys
   readonly hkey: Buffer
+  /** The state key as the contract named it. */
+  readonly name: string
 }
 interface PlainSlot extends SlotBase {
   readonly table: typeof TableId.plain
@@ -119,6 +140,7 @@ type Slot = StateSlot | PlainSlot | ReceiptSlot
 interface JournalEntry {
   readonly slot: Slot
   readonly previous: Uint8Array | undefined
+  readonly previousElement: Uint16Array | undefined
 }
 
 type WriterStatus = 'open' | 'committed' | 'aborted' | 'failed'
@@ -181,14 +203,21 @@ export class BlockWriter {
   getPlain(table: string, key: string): Uint8Array | undefined {
     this.#assertOpen()
     const value = this.#plainSlot(table, key).current
-    return value === undefined ? undefined : Uint8Array.from(value)
+    // new Uint8Array(typed array) copies with one memcpy; Uint8Array.from iterates byte by byte.
+    return value === undefined ? undefined : new Uint8Array(value)
+  }
+
+  /** Whether a public-table key has a value as of this block's writes so far (no copy). */
+  hasPlain(table: string, key: string): boolean {
+    this.#assertOpen()
+    return this.#plainSlot(table, key).current !== undefined
   }
 
   /** Writes public bytes (contract metadata, code blobs). They are stored in the clear and digested. */
   putPlain(table: string, key: string, value: Uint8Array): void {
     this.#assertOpen()
     if (!(value instanceof Uint8Array)) throw new StateArgumentError('value', 'must be a Uint8Array')
-    this.#assign(this.#plainSlot(table, key), Uint8Array.from(value))
+    this.#assign(this.#plainSlot(table, key), new Uint8Array(value))
   }
 
   /** Deletes a public-table value; returns whether it existed. */
@@ -240,7 +269,7 @@ export class BlockWriter {
     while (this.#journal.length > savepoint.journalLength) {
       const entry = this.#journal.pop()
       if (entry === undefined) break
-      this.#apply(entry.slot, entry.previous)
+      this.#apply(entry.slot, entry.previous, entry.previousElement)
     }
   }
 
@@ -258,13 +287,15 @@ export class BlockWriter {
   commit(): { stateDigest: Hex } {
     this.#assertOpen()
     const changes: BlockChange[] = []
+    let stateDigest: Hex
     try {
       for (const slots of this.#state.values())
         for (const slot of slots.values()) this.#collect(slot, changes)
       for (const slots of this.#plain.values())
         for (const slot of slots.values()) this.#collect(slot, changes)
       for (const slot of this.#receipts.values()) this.#collect(slot, changes)
-      this.#host.commitBlock({ block: this.block, changes, lattice: this.#lattice })
+      stateDigest = this.digest()
+      this.#host.commitBlock({ block: this.block, changes, lattice: this.#lattice, stateDigest })
     } catch (error) {
       this.#close('failed')
       throw new StateStoreError(`commit of block ${this.block.number} failed; nothing was written`, {
@@ -275,7 +306,7 @@ export class BlockWriter {
       })
     }
     this.#close('committed')
-    return { stateDigest: this.#lattice.digest() }
+    return { stateDigest }
   }
 
   /** Drops every write of this block. The store stays at its cursor. */
@@ -300,14 +331,19 @@ export class BlockWriter {
 
   #assign(slot: Slot, next: Uint8Array | undefined): void {
     if (sameBytes(slot.current, next)) return
-    this.#journal.push({ slot, previous: slot.current })
-    this.#apply(slot, next)
+    this.#journal.push({ slot, previous: slot.current, previousElement: slot.currentElement })
+    this.#apply(slot, next, undefined)
   }
 
-  #apply(slot: Slot, next: Uint8Array | undefined): void {
-    if (slot.current !== undefined) this.#lattice.subtract(this.#element(slot, slot.current))
-    if (next !== undefined) this.#lattice.add(this.#element(slot, next))
+  /** Makes `next` the slot's value, moving the lattice by its element (given, or computed here). */
+  #apply(slot: Slot, next: Uint8Array | undefined, nextElement: Uint16Array | undefined): void {
+    if (slot.current !== undefined) {
+      this.#lattice.subtract(slot.currentElement ?? this.#element(slot, slot.current))
+    }
+    const element = next === undefined ? undefined : (nextElement ?? this.#element(slot, next))
+    if (element !== undefined) this.#lattice.add(element)
     slot.current = next
+    slot.currentElement = element
     this.#digest = undefined
   }
 
@@ -326,7 +362,24 @@ export class BlockWriter {
 
   #collect(slot: Slot, changes: BlockChange[]): void {
     if (sameBytes(slot.current, slot.committed)) return
-    changes.push({ table: slot.table, key: slot.key, raw: this.#encode(slot), previous: slot.committedRaw })
+    const raw = this.#encode(slot)
+    const change: BlockChange = { table: slot.table, key: slot.key, raw, previous: slot.committedRaw }
+    if (slot.table === TableId.state) {
+      changes.push({
+        ...change,
+        state: {
+          contractId: slot.keys.contractId,
+          name: slot.name,
+          hkey: slot.hkey,
+          recordKey: slot.key,
+          raw,
+          value: slot.current,
+          element: slot.currentElement,
+        },
+      })
+    } else {
+      changes.push(change)
+    }
   }
 
   #encode(slot: Slot): Buffer | undefined {
@@ -349,11 +402,18 @@ export class BlockWriter {
     let slot = slots?.get(key)
     if (slot !== undefined) return slot
     const keys = this.#host.keysFor(checkContractId(contractId))
-    const hkey = hashStateKey(keys, checkText('key', key))
-    const recordKey = stateRecordKey(contractId, hkey)
-    const committedRaw = this.#host.readRaw(TableId.state, recordKey)
-    const committed = committedRaw === undefined ? undefined : openStateValue(keys, hkey, committedRaw)
-    slot = { table: TableId.state, key: recordKey, keys, hkey, committedRaw, committed, current: committed }
+    const committed = this.#host.committedState(keys, key)
+    slot = {
+      table: TableId.state,
+      key: committed.recordKey,
+      keys,
+      hkey: committed.hkey,
+      name: key,
+      committedRaw: committed.raw,
+      committed: committed.value,
+      current: committed.value,
+      currentElement: committed.element,
+    }
     if (slots === undefined) {
       slots = new Map()
       this.#state.set(contractId, slots)
@@ -377,6 +437,7 @@ export class BlockWriter {
       committedRaw,
       committed: committedRaw,
       current: committedRaw,
+      currentElement: undefined,
     }
     if (slots === undefined) {
       slots = new Map()
@@ -397,7 +458,15 @@ export class BlockWriter {
       const { contractId, text } = openReceipt((c) => this.#host.keysFor(c), hash, committedRaw)
       committed = encodeReceiptValue(contractId, text)
     }
-    slot = { table: TableId.receipts, key: hash, txHash: hash, committedRaw, committed, current: committed }
+    slot = {
+      table: TableId.receipts,
+      key: hash,
+      txHash: hash,
+      committedRaw,
+      committed,
+      current: committed,
+      currentElement: undefined,
+    }
     this.#receipts.set(id, slot)
     return slot
   }

@@ -271,7 +271,7 @@ export class Worker implements Startable {
       this.metrics.commands.inc({ ok: String(receipt.ok) })
       this.metrics.commandFuel.observe(receipt.fuel)
       if (!receipt.ok && receipt.error) this.metrics.errors.inc({ code: receipt.error.code })
-      receipt.events.forEach((event) =>
+      for (const event of receipt.events) {
         this.events.publish({
           contract: receipt.contractId,
           block: String(receipt.blockNumber),
@@ -279,8 +279,8 @@ export class Worker implements Startable {
           logIndex: receipt.logIndex,
           name: event.name,
           data: tagged(event.data),
-        }),
-      )
+        })
+      }
     }
     this.options.onBlock?.({ number: header.number, hash: header.hash }, store.stateDigest(), receipts)
   }
