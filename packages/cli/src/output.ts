@@ -33,3 +33,14 @@ export function columns(rows: [string, string][], indent = '  '): string {
   const width = Math.max(0, ...rows.map(([a]) => a.length))
   return rows.map(([a, b]) => `${indent}${a.padEnd(width)}  ${b}`).join('\n')
 }
+
+/** A left-aligned table with a header row; every column as wide as its widest cell. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd()
+  return [line(header), ...rows.map(line)].join('\n')
+}

@@ -1,7 +1,23 @@
 import type { Command } from '../command.js'
 import { buildCommand } from './build.js'
+import { callCommand } from './call.js'
+import { contractsCommand } from './contracts.js'
+import { deployCommand } from './deploy.js'
 import { devCommand } from './dev.js'
+import { initCommand } from './init.js'
+import { queryCommand } from './query.js'
 import { workerStartCommand } from './worker.js'
+import { workersCommand } from './workers.js'
 
 /** Every `veil` command, registered in one place. */
-export const commands: Command[] = [devCommand, buildCommand, workerStartCommand]
+export const commands: Command[] = [
+  initCommand,
+  devCommand,
+  buildCommand,
+  deployCommand,
+  callCommand,
+  queryCommand,
+  contractsCommand,
+  workersCommand,
+  workerStartCommand,
+]
