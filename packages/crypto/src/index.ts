@@ -1,91 +1,10 @@
+/**
+ * `@veil/crypto`: the browser-safe API of `@veil/crypto/web` (HPKE on WebCrypto, EIP-712, secp256k1,
+ * keccak256, the HKDF key tree), plus the Node implementations used on the hot path (HPKE on
+ * node:crypto, the precomputed-nonce signer) and contract key derivation.
+ */
+
 export { type ContractKeys, DEV_MASTER_SECRET, deriveContractKeys, devContractKeys } from './contract-keys.js'
-export {
-  DERIVATION_LABELS,
-  DERIVATION_SALT,
-  deriveClusterSecret,
-  deriveContractEncryptionSeed,
-  deriveContractRandomSeed,
-  deriveContractSecret,
-  deriveContractSigningSeed,
-  deriveContractStateKey,
-  deriveContractUserKey,
-  deriveSecret,
-  hkdfSha256,
-  KeyDerivationInputError,
-  SECRET_LENGTH,
-} from './derive.js'
-export {
-  type AnswerMessage,
-  hashAnswer,
-  hashDomain,
-  hashQueryAuth,
-  hashQueryCall,
-  hashQueryRequest,
-  hashSession,
-  type QueryAuthMessage,
-  type QueryAuthProof,
-  recoverAnswerSigner,
-  recoverQueryAuth,
-  recoverQueryCaller,
-  recoverSession,
-  type SessionMessage,
-  type Signer,
-  signAnswer,
-  signQueryAuth,
-  signSession,
-  type Uint64,
-  VEIL_EIP712_NAME,
-  VEIL_EIP712_TYPES,
-  VEIL_EIP712_VERSION,
-  type VeilDomain,
-  veilTypedDataDomain,
-} from './eip712.js'
-export {
-  type Bytes32,
-  checksumAddress,
-  createTypedHashSigner,
-  keccak256,
-  privateKeyToAddress,
-  publicKeyToAddress,
-  recoverAddress,
-  SIGNATURE_LENGTH,
-  SignatureInputError,
-  SignatureInvalidError,
-  signTypedHash,
-  type TypedHashSigner,
-} from './ethereum.js'
-export {
-  type AeadName,
-  type AeadOpenParams,
-  type AeadParams,
-  type AeadSealParams,
-  type DecimalId,
-  HPKE_AEADS,
-  HPKE_EXPORT_LABELS,
-  HPKE_KDF_ID,
-  HPKE_KEM_ID,
-  HPKE_MAX_EXPORT_LENGTH,
-  HPKE_MAX_LABEL_LENGTH,
-  type HpkeAead,
-  type HpkeAeadSpec,
-  HpkeInputError,
-  type HpkeLabel,
-  HpkeMessageLimitError,
-  HpkeOpenError,
-  type HpkeOpenParams,
-  type HpkeRecipientContext,
-  type HpkeRecipientParams,
-  type HpkeSealed,
-  type HpkeSealParams,
-  type HpkeSenderContext,
-  type HpkeSenderParams,
-  type HpkeSuite,
-  hpkeAeadFromId,
-  hpkeCommandInfo,
-  hpkeQueryInfo,
-  X25519_KEY_LENGTH,
-  type X25519KeyPair,
-} from './hpke.js'
 export {
   aeadOpen,
   aeadSeal,
@@ -100,9 +19,9 @@ export {
   setupBaseS,
   x25519PublicKey,
 } from './hpke-node.js'
-export { webHpke } from './hpke-web.js'
 export {
   createPrecomputedSigner,
   type PrecomputedSigner,
   type PrecomputedSignerOptions,
 } from './signer-node.js'
+export * from './web.js'

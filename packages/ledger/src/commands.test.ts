@@ -12,9 +12,8 @@ import {
 } from 'viem'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { Commands } from './artifacts/index.js'
-import { explainLedgerError, type LedgerError } from './errors.js'
-import { decodeLedgerLogs } from './events.js'
 import type { Ledger } from './ledger.js'
+import { ledgerAssertions } from './test-assertions.js'
 import { startTestLedger, type TestLedger } from './testing.js'
 
 // Two deployed contracts (ids 1 and 2) on cluster 1; dev accounts 3 and 4 are clients.
@@ -63,29 +62,7 @@ afterEach(async () => {
   await testClient.revert({ id: snapshot })
 })
 
-/** Waits for the transaction, requires success and decodes the ledger events it emitted. */
-async function mined(sent: Promise<Hash>) {
-  const receipt = await t.publicClient.waitForTransactionReceipt({ hash: await sent })
-  expect(receipt.status).toBe('success')
-  return { receipt, events: decodeLedgerLogs(receipt.logs) }
-}
-
-/** The ledger's named revert for a call that must fail. */
-async function reverted(call: Promise<unknown>): Promise<LedgerError> {
-  try {
-    await call
-  } catch (error) {
-    return explainLedgerError(error)
-  }
-  throw new Error('expected the ledger call to revert, but it succeeded')
-}
-
-async function expectRevert(call: Promise<unknown>, errorName: string, errorArgs?: readonly unknown[]) {
-  const error = await reverted(call)
-  expect(error.code).toBe('LEDGER_REVERT')
-  expect(error.errorName).toBe(errorName)
-  if (errorArgs) expect(error.errorArgs).toEqual(errorArgs)
-}
+const { mined, expectRevert } = ledgerAssertions(() => t.publicClient)
 
 describe('submit', () => {
   it('emits Command(contractId, seq, sender, payload)', async () => {

@@ -2,7 +2,6 @@ import {
   type Address,
   createTestClient,
   createWalletClient,
-  type Hash,
   type Hex,
   http,
   keccak256,
@@ -15,9 +14,8 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { deployLedger } from './deploy.js'
-import { explainLedgerError, type LedgerError } from './errors.js'
-import { decodeLedgerLogs } from './events.js'
 import { getLedger, type Ledger, WorkerStatus } from './ledger.js'
+import { ledgerAssertions } from './test-assertions.js'
 import { startTestLedger, type TestLedger } from './testing.js'
 
 // Roles: dev account 0 owns the registry, 1 is a KMS signer, 2 operates workers, 9 is a stranger.
@@ -65,29 +63,7 @@ afterEach(async () => {
   await testClient.revert({ id: snapshot })
 })
 
-/** Waits for the transaction, requires success and decodes the ledger events it emitted. */
-async function mined(sent: Promise<Hash>) {
-  const receipt = await t.publicClient.waitForTransactionReceipt({ hash: await sent })
-  expect(receipt.status).toBe('success')
-  return { receipt, events: decodeLedgerLogs(receipt.logs) }
-}
-
-/** The ledger's named revert for a call that must fail. */
-async function reverted(call: Promise<unknown>): Promise<LedgerError> {
-  try {
-    await call
-  } catch (error) {
-    return explainLedgerError(error)
-  }
-  throw new Error('expected the ledger call to revert, but it succeeded')
-}
-
-async function expectRevert(call: Promise<unknown>, errorName: string, errorArgs?: readonly unknown[]) {
-  const error = await reverted(call)
-  expect(error.code).toBe('LEDGER_REVERT')
-  expect(error.errorName).toBe(errorName)
-  if (errorArgs) expect(error.errorArgs).toEqual(errorArgs)
-}
+const { mined, expectRevert } = ledgerAssertions(() => t.publicClient)
 
 interface Worker {
   address: Address
