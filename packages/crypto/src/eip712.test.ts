@@ -315,7 +315,22 @@ describe('recoverQueryCaller (wallet and session auth)', () => {
       primaryType: 'QueryAuth',
       message: query,
     })
-    expect(recoverQueryCaller(d, { type: 'wallet', signature }, query, { now })).toBe(wallet.address)
+    expect(
+      recoverQueryCaller(d, { type: 'wallet', address: wallet.address, signature }, query, { now }),
+    ).toBe(wallet.address)
+    // Signed by someone else, or for another query: refused, never an arbitrary caller.
+    const byOther = signQueryAuth(`0x${'c3'.repeat(32)}`, d, query)
+    expect(() =>
+      recoverQueryCaller(d, { type: 'wallet', address: wallet.address, signature: byOther }, query, { now }),
+    ).toThrow(SignatureInvalidError)
+    expect(() =>
+      recoverQueryCaller(
+        d,
+        { type: 'wallet', address: wallet.address, signature },
+        { ...query, contractId: 4n },
+        { now },
+      ),
+    ).toThrow(/not made by the address the proof claims/)
   })
 
   it('session: the wallet behind an unexpired session whose key signed the QueryAuth', async () => {
@@ -330,23 +345,32 @@ describe('recoverQueryCaller (wallet and session auth)', () => {
       }),
     }
     const signature = signQueryAuth(sessionKey, d, query)
-    expect(recoverQueryCaller(d, { type: 'session', session, signature }, query, { now })).toBe(
-      wallet.address,
-    )
+    expect(
+      recoverQueryCaller(d, { type: 'session', address: wallet.address, session, signature }, query, { now }),
+    ).toBe(wallet.address)
     expect(() =>
-      recoverQueryCaller(d, { type: 'session', session, signature }, query, { now: now + 3600 }),
+      recoverQueryCaller(d, { type: 'session', address: wallet.address, session, signature }, query, {
+        now: now + 3600,
+      }),
     ).toThrow(/expired/)
     const byWallet = signQueryAuth(`0x${'a1'.repeat(32)}`, d, query)
     expect(() =>
-      recoverQueryCaller(d, { type: 'session', session, signature: byWallet }, query, { now }),
+      recoverQueryCaller(
+        d,
+        { type: 'session', address: wallet.address, session, signature: byWallet },
+        query,
+        { now },
+      ),
     ).toThrow(/not signed by the session key/)
     // A session extended after the wallet signed it recovers to some other address (plain ecrecover
-    // semantics), never to the wallet: the caller is then whoever that is, and no one chose it.
+    // semantics); since the proof names the wallet, that is refused rather than becoming a caller.
     const longer = { ...session, expires: grant.expires + 1n }
-    expect(() =>
-      recoverQueryCaller(d, { type: 'session', session: longer, signature }, query, { now }),
-    ).not.toThrow(SignatureInputError)
     expect(recoverSession(d, longer, session.signature)).not.toBe(wallet.address)
+    expect(() =>
+      recoverQueryCaller(d, { type: 'session', address: wallet.address, session: longer, signature }, query, {
+        now,
+      }),
+    ).toThrow(SignatureInvalidError)
   })
 
   it('names what is malformed', () => {
@@ -355,6 +379,8 @@ describe('recoverQueryCaller (wallet and session auth)', () => {
       [null, 'auth'],
       [{ type: 'wallet', signature: '0x12' }, 'auth.signature'],
       [{ type: 'oauth', signature }, 'auth.type'],
+      [{ type: 'wallet', signature }, 'auth.address'],
+      [{ type: 'wallet', address: '0x12', signature }, 'auth.address'],
       [{ type: 'session', signature }, 'auth.session'],
       [{ type: 'session', signature, session: { key: 'k', expires: 1, signature } }, 'auth.session.key'],
       [

@@ -308,14 +308,23 @@ export function recoverSession(
 
 /** A query's `auth` (docs/protocol.md, Caller authentication). */
 export type QueryAuthProof =
-  | { type: 'wallet'; signature: Hex }
-  | { type: 'session'; session: { key: Address; expires: Uint64; signature: Hex }; signature: Hex }
+  | { type: 'wallet'; address: Address; signature: Hex }
+  | {
+      type: 'session'
+      /** The wallet the session speaks for. */
+      address: Address
+      session: { key: Address; expires: Uint64; signature: Hex }
+      signature: Hex
+    }
 
 /**
  * The caller a query's `auth` proves (`ctx.caller`): for `wallet`, the signer of the `QueryAuth`; for
  * `session`, the wallet that signed the `Session`, after checking the session has not expired at `now`
- * (unix seconds) and that the `QueryAuth` was signed by the session key. Throws
- * {@link SignatureInputError} on a malformed `auth`, {@link SignatureInvalidError} if it proves nothing.
+ * (unix seconds) and that the `QueryAuth` was signed by the session key. The proof must name the
+ * address it claims (`auth.address`; for a session, the wallet) and the recovered one must equal it:
+ * ECDSA recovery always yields *some* address, so without that a forged or altered signature would
+ * silently become an arbitrary caller. Throws {@link SignatureInputError} on a malformed `auth`,
+ * {@link SignatureInvalidError} if it proves nothing.
  *
  * @example
  * const caller = recoverQueryCaller(domain, query.auth, { contractId, call, nonce, timestamp, worker }, {
@@ -335,7 +344,10 @@ export function recoverQueryCaller(
   }
   const proof = auth as Record<string, unknown>
   const signature = signatureField(fn, 'auth.signature', proof.signature)
-  if (proof.type === 'wallet') return recoverQueryAuth(domain, message, signature)
+  if (proof.type === 'wallet') {
+    const claimed = checkAddress(fn, 'auth.address', proof.address)
+    return claimedBy(claimed, recoverQueryAuth(domain, message, signature))
+  }
   if (proof.type !== 'session')
     throw new SignatureInputError(fn, 'auth.type', "must be 'wallet' or 'session'")
   checkObject(fn, 'auth.session', proof.session)
@@ -357,7 +369,17 @@ export function recoverQueryCaller(
   if (signedBy.toLowerCase() !== grant.key.toLowerCase()) {
     throw new SignatureInvalidError('the QueryAuth is not signed by the session key')
   }
-  return wallet
+  return claimedBy(checkAddress(fn, 'auth.address', proof.address), wallet)
+}
+
+/** `recovered`, if it is the address the proof claims (compared case-insensitively). */
+function claimedBy(claimed: Address, recovered: Address): Address {
+  if (recovered.toLowerCase() !== claimed.toLowerCase()) {
+    throw new SignatureInvalidError(
+      'the signature was not made by the address the proof claims (auth.address)',
+    )
+  }
+  return recovered
 }
 
 function signatureField(fn: string, argument: string, value: unknown): Hex {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { Logger } from '@veil/protocol'
+import { isAlive } from './lock.js'
 
 /**
  * Remembers a child process's pid in a file, so that if this process is killed hard (SIGKILL) the next
@@ -27,13 +28,4 @@ export async function stopOrphan(pidFile: string, marker: string, logger: Logger
 
 export function rememberPid(pidFile: string, pid: number): void {
   writeFileSync(pidFile, String(pid))
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

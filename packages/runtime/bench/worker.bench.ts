@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildContract } from '@veil/contract/build'
+import { DEV_MASTER_SECRET } from '@veil/crypto'
 import { encodeCommandPayload, encodeInitPayload, type Hex, silentLogger } from '@veil/protocol'
 import { keccak256, toHex } from 'viem'
 import { EngineRegistry } from '../src/follower/engines.js'
 import { BlockExecutor, type PositionedEvent } from '../src/follower/executor.js'
 import { DevContractSecrets, StateStore } from '../src/state/index.js'
-import { DEV_MASTER_SECRET } from '../src/worker/dev.js'
 
 type Reporter = (row: { bench: string } & Record<string, number | string>) => void
 

@@ -1,3 +1,4 @@
+export { DEV_MASTER_SECRET } from '@veil/crypto'
 export { createWorkerApp, type WorkerHealth, type WorkerInfo, type WorkerPhase } from './api/app.js'
 export { type ChainReader, ViemChainReader } from './follower/chain.js'
 export { BlockExecutor } from './follower/executor.js'
@@ -58,5 +59,4 @@ export {
   StateStoreError,
   type StateStoreOptions,
 } from './state/index.js'
-export { DEV_MASTER_SECRET } from './worker/dev.js'
 export { RUNTIME_VERSION, Worker, type WorkerOptions } from './worker/worker.js'

@@ -14,6 +14,7 @@ import {
   PayloadError,
   VeilError,
 } from '@veil/protocol'
+import { hexToBytes } from 'viem'
 import {
   type ContractEngine,
   ContractError,
@@ -418,10 +419,6 @@ export class BlockExecutor {
     position.writeUInt32BE(logIndex)
     return new Uint8Array(createHmac('sha256', key).update(hexToBytes(blockHash)).update(position).digest())
   }
-}
-
-function hexToBytes(hex: Hex): Uint8Array {
-  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
 }
 
 /**

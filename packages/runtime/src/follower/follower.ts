@@ -124,7 +124,7 @@ export class ChainFollower implements Startable {
         backoffMs = 100
         await this.sleep(this.options.pollIntervalMs ?? 1_000)
       } catch (error) {
-        if (error instanceof RewindTooDeepError || error instanceof FatalFollowError) {
+        if (error instanceof RewindTooDeepError) {
           this.fail(error)
           return
         }
@@ -246,9 +246,4 @@ export class ChainFollower implements Startable {
       store.rollbackTo(cursor.number - 1n)
     }
   }
-}
-
-/** An error after which following cannot continue without an operator. */
-export class FatalFollowError extends VeilError {
-  override name = 'FatalFollowError'
 }

@@ -1,5 +1,6 @@
 import { deriveContractKeys } from '@veil/crypto'
 import { type Hex, PayloadError } from '@veil/protocol'
+import { hexToBytes } from 'viem'
 import type { QueryAead, QueryCrypto } from '../api/query.js'
 import type { ContractSecrets } from '../state/index.js'
 import type { CommandOpener } from './executor.js'
@@ -60,8 +61,4 @@ export class SealedCommandOpener implements CommandOpener {
     }
     return key
   }
-}
-
-function hexToBytes(hex: Hex): Uint8Array {
-  return new Uint8Array(Buffer.from(hex.slice(2), 'hex'))
 }

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEV_MASTER_SECRET } from '@veil/crypto'
 import { defaultVeilCommand, spawnWorker, type WorkerProcess } from '@veil/devnet'
 import { devAccount } from '@veil/ledger'
 import { type CommandReceipt, decodeValue, type Hex } from '@veil/protocol'
@@ -7,7 +8,6 @@ import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DevContractSecrets, StateStore } from '../state/index.js'
 import { CONTRACTS, startTestCluster, type TestCluster, type TestWorker } from '../testing/cluster.js'
-import { DEV_MASTER_SECRET } from '../worker/dev.js'
 
 interface Info {
   address: Hex

@@ -1,6 +1,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEV_MASTER_SECRET } from '@veil/crypto'
 import { devMeasurement } from '@veil/ledger'
 import {
   type Clock,
@@ -43,7 +44,6 @@ import { ChainFollower } from '../follower/follower.js'
 import { SealedCommandOpener } from '../follower/opener.js'
 import type { ContractEngineOptions } from '../sandbox/index.js'
 import { type ContractSecrets, DevContractSecrets, StateStore } from '../state/index.js'
-import { DEV_MASTER_SECRET } from './dev.js'
 import { loadOrCreateIdentity, type WorkerIdentity } from './identity.js'
 import { ensureRegistered } from './registration.js'
 
