@@ -34,6 +34,12 @@ describe('defineContract', () => {
     expect(empty.queries).toEqual({})
   })
 
+  it('refuses query names reserved for system queries', () => {
+    expect(() => defineContract({ queries: { $logs: () => [] } })).toThrow(
+      /reserved for Veil's system queries/,
+    )
+  })
+
   it('derives client method types from typeof the contract', () => {
     expectTypeOf<CommandMethods<typeof Counter>['add']>().toEqualTypeOf<(by: number) => Promise<number>>()
     expectTypeOf<QueryMethods<typeof Counter>['get']>().toEqualTypeOf<() => Promise<number>>()

@@ -113,6 +113,11 @@ export function defineContract<
   Q extends Record<string, QueryHandler>,
   I extends InitHandler | undefined,
 >(definition: { init?: I; commands?: C; queries?: Q }): ContractDefinition<C, Q, I> {
+  for (const name of Object.keys(definition.queries ?? {})) {
+    // Queries beginning with '$' are Veil's own (`$logs`): a contract's would be unreachable.
+    if (name.startsWith('$'))
+      throw new TypeError(`query "${name}": names beginning with "$" are reserved for Veil's system queries`)
+  }
   return {
     init: definition.init as I,
     commands: definition.commands ?? ({} as C),

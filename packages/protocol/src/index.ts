@@ -14,6 +14,7 @@ export {
 export { errorMessage, UsageError, VeilError, type VeilErrorOptions, walkCauses } from './errors.js'
 export { type Address, type Hex, isAddress, isHex } from './hex.js'
 export { type Clock, type Logger, type Startable, silentLogger, systemClock } from './log.js'
+export { type ContractLogEntry, LOGS_QUERY_METHOD, MAX_LOGS_PER_QUERY } from './logs.js'
 export {
   type LedgerAddresses,
   type NetworkFile,

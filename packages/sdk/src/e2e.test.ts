@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { buildContract } from '@veil/contract/build'
 import { nodeHpke } from '@veil/crypto'
-import { Registry } from '@veil/ledger'
+import { devAccount, Registry } from '@veil/ledger'
+import type { ContractLogEntry } from '@veil/protocol'
 import { getTransaction, getTransactionReceipt, readContract } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import type Counter from '../../runtime/src/testing/contracts/counter.js'
@@ -212,6 +213,74 @@ describe('SDK end to end (two workers, sealed commands and queries)', () => {
     await expect(
       reader.contract<typeof Notes>(notesId, { auth: 'wallet' }).query.whoami(),
     ).rejects.toBeInstanceOf(AccountRequiredError)
+  })
+
+  it('reads a contract’s logs for its owner only: commands on every worker, a query’s lines where it ran', async () => {
+    const notes = client.contract<typeof Notes>(notesId)
+    const added = await notes.send('add', ['logged', ['x']])
+    const failed = await notes.send('add', [''])
+    expect(failed.ok).toBe(false)
+    const asked = await client.query({ contractId: notesId, method: 'title', worker: 1 })
+    const hasAll = (entries: ContractLogEntry[]) =>
+      entries.some((e) => e.txHash === failed.txHash) && entries.some((e) => e.kind === 'query')
+    // Query lines are kept in the background, and worker 1 may commit the last block a moment later.
+    await expect
+      .poll(async () => hasAll((await client.getLogs({ contractId: notesId, worker: 1 })).entries), {
+        timeout: 5_000,
+      })
+      .toBe(true)
+    const one = await client.getLogs({ contractId: notesId, worker: 1 })
+    expect(one.worker.url).toBe(asked.worker.url)
+    expect(one.entries.map((e) => e.seq)).toEqual(one.entries.map((_, i) => BigInt(i + 1)))
+    expect(one.last).toBe(BigInt(one.entries.length))
+    expect(one.entries[0]).toMatchObject({
+      kind: 'init',
+      method: 'init',
+      level: 'info',
+      message: 'created notes',
+    })
+    // Commands were sealed, so the owner sees their lines but not which method ran.
+    const adding = one.entries.find((e) => e.txHash === added.txHash)
+    expect(adding).toMatchObject({ kind: 'command', level: 'info', block: added.blockNumber })
+    expect(adding?.method).toBeUndefined()
+    expect(adding?.message).toBe('adding note { text: "logged", tags: ["x"] }')
+    // A failed command's lines are kept: they say why.
+    expect(one.entries.find((e) => e.txHash === failed.txHash)).toMatchObject({
+      level: 'warn',
+      message: `refusing an empty note from ${CLIENT_ACCOUNT.address}`,
+    })
+    expect(one.entries.at(-1)).toMatchObject({
+      kind: 'query',
+      method: 'title',
+      level: 'error',
+      message: 'title asked by null',
+      block: asked.block,
+    })
+    // Worker 0 ran the same commands but not that query.
+    const zero = await client.getLogs({ contractId: notesId, worker: 0 })
+    expect(zero.entries.some((e) => e.txHash === failed.txHash)).toBe(true)
+    expect(zero.entries.some((e) => e.kind === 'query' && e.message === 'title asked by null')).toBe(false)
+    // Paging with a cursor.
+    const page = await client.getLogs({ contractId: notesId, worker: 1, after: 1n, limit: 2 })
+    expect(page.entries.map((e) => e.seq)).toEqual([2n, 3n])
+
+    // Anyone else is refused, and so is an unsigned request.
+    const stranger = createClient({ network: cluster.network, account: devAccount(7) })
+    const refused = await stranger.getLogs({ contractId: notesId }).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(ContractCallError)
+    expect((refused as ContractCallError).code).toBe('NOT_OWNER')
+    const anonymous = await client.query({ contractId: notesId, method: '$logs', args: [{}] })
+    expect(anonymous).toMatchObject({ ok: false, error: { code: 'AUTH_REQUIRED' } })
+    const bad = await client.query({
+      contractId: notesId,
+      method: '$logs',
+      args: [{ after: -1n }],
+      auth: 'wallet',
+    })
+    expect(bad).toMatchObject({ ok: false, error: { code: 'BAD_ARGUMENTS' } })
+    await expect(client.getLogs({ contractId: notesId, limit: 0 })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    )
   })
 
   it('names unknown contracts, bad ids and unencodable arguments before sending anything', async () => {

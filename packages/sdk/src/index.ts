@@ -21,6 +21,7 @@ export {
   type GetContractInfoReturnType,
   getContractInfo,
 } from './actions/getContractInfo.js'
+export { type GetLogsParameters, type GetLogsReturnType, getLogs } from './actions/getLogs.js'
 export {
   type GetWorkerHealthParameters,
   type GetWorkerHealthReturnType,

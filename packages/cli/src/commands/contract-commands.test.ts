@@ -195,6 +195,56 @@ describe('veil deploy, call, query, contracts, workers (against a two-worker clu
     expect((offline.body.workers as Record<string, unknown>[])[0]).not.toHaveProperty('health')
   })
 
+  it('prints a contract’s logs to its owner, follows new lines, and refuses anyone else', async () => {
+    const deployed = await json(['deploy', NOTES, '--init', '{"title":"cli notes"}'])
+    const notesId = String(deployed.body.contractId)
+    expect((await veil(['call', notesId, 'add', '"first"'])).code).toBe(0)
+    const lines = async () => {
+      const result = await veil(['logs', notesId, '--json'])
+      expect(result.code).toBe(0)
+      return result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+    }
+    await expect.poll(async () => (await lines()).length, { timeout: 5_000 }).toBe(2)
+    const [init, added] = await lines()
+    expect(init).toMatchObject({ seq: '1', kind: 'init', method: 'init', message: 'created cli notes' })
+    expect(added).toMatchObject({ seq: '2', kind: 'command', level: 'info' })
+    expect(added?.message).toContain('adding note')
+
+    const human = await veil(['logs', notesId, '--tail', '1'])
+    expect(human.code).toBe(0)
+    expect(human.stdout.trim().split('\n')).toHaveLength(1)
+    expect(human.stdout).toMatch(
+      /^\d{4}-\d\d-\d\dT\S+Z info {2}command \(sealed\) 0x[0-9a-f]{8}… +adding note/,
+    )
+    expect(human.stderr).toMatch(/1 line from 0x[0-9a-fA-F]{40} \(http:\/\/127\.0\.0\.1:\d+\) at block \d+/)
+
+    const follow = spawnVeil(['logs', notesId, '--follow', '--interval', '200', '--network', devnetFile], {
+      cwd: dir,
+    })
+    try {
+      await follow.waitFor(/following http/)
+      expect((await veil(['call', notesId, 'add', '"second"'])).code).toBe(0)
+      await follow.waitFor(/second/, 10_000)
+      follow.child.kill('SIGINT')
+      expect(await follow.exited).toBe(0)
+    } finally {
+      follow.child.kill('SIGKILL')
+    }
+
+    const stranger = await runCli(['logs', notesId, '--network', publicFile], {
+      cwd: dir,
+      env: { VEIL_PRIVATE_KEY: devKey(4) },
+    })
+    expect(stranger.code).toBe(1)
+    expect(stranger.stderr).toContain('only the owner of contract')
+    expect((await veil(['logs', notesId, '--after', '1', '--tail', '1'])).code).toBe(2)
+    expect((await veil(['logs', notesId, '--after', '-1'])).code).toBe(2)
+    expect((await veil(['logs'])).code).toBe(2)
+  })
+
   it('runs as a real process (the bundled bin) with the SDK', async () => {
     const child = spawnVeil(['query', counterId, 'get', '--network', devnetFile, '--json'], { cwd: dir })
     expect(await child.exited).toBe(0)

@@ -5,6 +5,7 @@ import { contractsCommand } from './contracts.js'
 import { deployCommand } from './deploy.js'
 import { devCommand } from './dev.js'
 import { initCommand } from './init.js'
+import { logsCommand } from './logs.js'
 import { queryCommand } from './query.js'
 import { workerStartCommand } from './worker.js'
 import { workersCommand } from './workers.js'
@@ -17,6 +18,7 @@ export const commands: Command[] = [
   deployCommand,
   callCommand,
   queryCommand,
+  logsCommand,
   contractsCommand,
   workersCommand,
   workerStartCommand,

@@ -5,6 +5,7 @@ import {
   decodeValue,
   encodeValue,
   type Hex,
+  LOGS_QUERY_METHOD,
   type Logger,
 } from '@veil/protocol'
 import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
@@ -12,6 +13,7 @@ import type { EngineCache } from '../follower/executor.js'
 import { ContractError } from '../sandbox/index.js'
 import type { StateStore } from '../state/index.js'
 import { ApiError } from './errors.js'
+import { answerLogsQuery, queryLogText } from './logs.js'
 import type { WorkerMetrics } from './metrics.js'
 
 export type QueryAead = 'aes-128-gcm' | 'chacha20-poly1305'
@@ -164,7 +166,9 @@ export class QueryService {
     const record = decodeContractRecord(recordBytes)
     const code = store.getPlain(CODE_TABLE, record.codeHash)
     let answer: Record<string, unknown>
-    if (!code || record.broken) {
+    if (query.method === LOGS_QUERY_METHOD) {
+      answer = answerLogsQuery(store, record, caller, query.args)
+    } else if (!code || record.broken) {
       answer = {
         ok: false,
         error: { code: 'CODE_INVALID', message: record.broken ?? 'the contract code is missing' },
@@ -172,6 +176,7 @@ export class QueryService {
       }
     } else {
       const engine = await engines.engineFor(record.codeHash, utf8Decoder.decode(code))
+      const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
       const outcome = await engine.invoke({
         env: {
           kind: 'query',
@@ -192,8 +197,12 @@ export class QueryService {
               throw new Error('queries are read-only')
             },
           },
+          log: (level, message) => {
+            logs.push({ level, message })
+          },
         },
       })
+      if (logs.length > 0) this.keepLogs(store, record.id, query.method, cursor.number, now, logs)
       if (outcome.ok) {
         answer = { ok: true, result: decodeValue(outcome.resultText), fuel: outcome.fuel }
       } else {
@@ -231,6 +240,28 @@ export class QueryService {
       block: String(cursor.number),
       ct: bytesToBase64url(sealed),
       signature,
+    }
+  }
+
+  /** Keeps a query's log lines for the owner, in the background: the answer does not wait for the disk. */
+  private keepLogs(
+    store: StateStore,
+    contractId: string,
+    method: string,
+    block: bigint,
+    time: number,
+    lines: { level: 'info' | 'warn' | 'error'; message: string }[],
+  ): void {
+    const entries = lines.map((line) => ({ contractId, text: queryLogText(line, method, block, time) }))
+    const warn = (error: unknown) =>
+      this.options.logger.warn('could not keep a query’s log lines', {
+        contractId,
+        error: error instanceof Error ? error.message : String(error),
+      })
+    try {
+      store.appendLogs(entries).catch(warn)
+    } catch (error) {
+      warn(error) // e.g. the store closed while the worker stops: the answer still goes out
     }
   }
 

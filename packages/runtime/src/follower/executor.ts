@@ -4,6 +4,7 @@ import type { LedgerEvent } from '@veil/ledger'
 import {
   type CommandReceipt,
   type ContractEvent,
+  type ContractLogEntry,
   decodeCommandPayload,
   decodeInitPayload,
   decodeValue,
@@ -253,6 +254,7 @@ export class BlockExecutor {
       call.args,
       event.args.sender,
       block,
+      receiptKey !== undefined,
     )
     return receiptKey ? sealReceipt(receipt, receiptKey) : receipt
   }
@@ -265,10 +267,12 @@ export class BlockExecutor {
     args: unknown[],
     caller: Hex,
     block: ExecutorBlock,
+    sealed = false,
   ): Promise<CommandReceipt> {
     const contractId = base.contractId
     const savepoint = writer.savepoint()
     const events: ContractEvent[] = []
+    const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
     const env: InvocationEnv = {
       kind: base.kind,
       contractId,
@@ -291,6 +295,9 @@ export class BlockExecutor {
           emit: (name, dataText) => {
             events.push({ name, data: decodeValue(dataText) })
           },
+          log: (level, message) => {
+            logs.push({ level, message })
+          },
         },
       })
     } catch (error) {
@@ -309,6 +316,7 @@ export class BlockExecutor {
       if ((error instanceof TimeoutError || error instanceof SandboxCrashError) && !this.finalAttempt) {
         throw new NondeterministicFailure(error, contractId, base.txHash)
       }
+      this.appendLogs(writer, base, block, sealed, logs) // kept: they tell the owner why it failed
       const stack = error instanceof ContractError && error.mappedStack ? error.mappedStack : undefined
       return {
         ...base,
@@ -326,6 +334,7 @@ export class BlockExecutor {
         stateDigest: writer.digest(),
       }
     }
+    this.appendLogs(writer, base, block, sealed, logs)
     return {
       ...base,
       ok: true,
@@ -333,6 +342,29 @@ export class BlockExecutor {
       events,
       fuel: outcome.fuel,
       stateDigest: writer.digest(),
+    }
+  }
+
+  /** Keeps an invocation's `ctx.log` lines for the contract's owner (state/logs.ts); not state. */
+  private appendLogs(
+    writer: BlockWriter,
+    base: Omit<CommandReceipt, 'ok' | 'events' | 'fuel' | 'stateDigest'>,
+    block: ExecutorBlock,
+    sealed: boolean,
+    logs: readonly { level: 'info' | 'warn' | 'error'; message: string }[],
+  ): void {
+    for (const { level, message } of logs) {
+      const entry: Omit<ContractLogEntry, 'seq'> = {
+        level,
+        message,
+        kind: base.kind,
+        // A sealed command's method is confidential to its sender, so the owner sees only the lines.
+        ...(sealed ? {} : { method: base.kind === 'init' ? 'init' : base.method }),
+        block: block.number,
+        time: Number(block.timestamp) * 1000,
+        txHash: base.txHash,
+      }
+      writer.appendLog(base.contractId, encodeValue(entry))
     }
   }
 

@@ -1,4 +1,4 @@
-import type { Hex } from '@veil/protocol'
+import { decodeValue, type Hex } from '@veil/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { CONTRACTS, startTestCluster, type TestCluster, type TestWorker } from '../testing/cluster.js'
@@ -36,6 +36,37 @@ describe('worker API', () => {
       events: [{ name: 'added', data: { by: 41, n: 42 } }],
     })
     expect(body.receipts[0]?.fuel).toBeGreaterThan(0)
+  })
+
+  it('keeps plain commands’ log lines with their method, failed ones included, exactly once per block', async () => {
+    const chatty = await cluster.deploy(CONTRACTS.chatty)
+    const ok = await cluster.submit(chatty, 'say', ['hello'])
+    const failed = await cluster.submit(chatty, 'say', ['fail'])
+    await cluster.settle()
+    const store = (cluster.workers[0] as TestWorker).worker.stateStore
+    if (!store) throw new Error('no store')
+    const entries = store
+      .readLogs(String(chatty))
+      .map((r) => ({ seq: r.seq, ...(decodeValue(r.text) as object) }))
+    expect(entries).toEqual([
+      expect.objectContaining({ seq: 1n, kind: 'init', method: 'init', level: 'info', message: 'ready' }),
+      expect.objectContaining({
+        seq: 2n,
+        kind: 'command',
+        method: 'say',
+        message: 'said hello',
+        txHash: ok.txHash,
+        block: ok.blockNumber,
+      }),
+      expect.objectContaining({
+        seq: 3n,
+        kind: 'command',
+        method: 'say',
+        message: 'said fail',
+        txHash: failed.txHash,
+      }),
+      expect.objectContaining({ seq: 4n, level: 'error', message: 'about to fail', txHash: failed.txHash }),
+    ])
   })
 
   it('answers unknown and malformed receipt lookups with clean errors', async () => {

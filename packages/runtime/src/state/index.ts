@@ -11,6 +11,7 @@ export {
   StateStoreError,
 } from './errors.js'
 export type { Cursor } from './layout.js'
+export { DEFAULT_LOG_RETENTION, type LogAppend, type LogRecord, MAX_LOG_READ } from './logs.js'
 export {
   ClusterContractSecrets,
   type ContractSecrets,

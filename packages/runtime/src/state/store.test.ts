@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { encodeValue, type Hex } from '@veil/protocol'
 import fc from 'fast-check'
 import { open as openLmdb } from 'lmdb'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { CommittedStateCache } from './committed-cache.js'
 import {
   BlockInProgressError,
@@ -19,29 +19,14 @@ import {
 } from './errors.js'
 import { LtHash } from './lthash.js'
 import { StateStore, type StateStoreOptions } from './store.js'
+import { useTempStores } from './temp-stores.js'
 import { chainHeader, hashOf, testSecrets } from './testing.js'
 import type { BlockWriter } from './writer.js'
 
 const EMPTY_DIGEST = LtHash.empty().digest()
 
-let dir: string
-let opened: StateStore[] = []
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'veil-state-'))
-})
-
-afterEach(async () => {
-  await Promise.all(opened.map((store) => store.close()))
-  opened = []
-  rmSync(dir, { recursive: true, force: true })
-})
-
-function openStore(options: Partial<StateStoreOptions> = {}): StateStore {
-  const store = StateStore.open({ path: dir, secrets: testSecrets(), ...options })
-  opened.push(store)
-  return store
-}
+const stores = useTempStores()
+const openStore = (options: Partial<StateStoreOptions> = {}) => stores.open(options)
 
 /** Commits `count` blocks after the cursor on chain `fork`; `write` fills each block. */
 function commitBlocks(
@@ -218,19 +203,31 @@ describe('StateStore lifecycle', () => {
   })
 
   it('refuses directories holding other LMDB data or another format version', async () => {
-    const env = openLmdb<Buffer, Buffer>({ path: dir, maxDbs: 8, encoding: 'binary', keyEncoding: 'binary' })
+    const env = openLmdb<Buffer, Buffer>({
+      path: stores.dir,
+      maxDbs: 8,
+      encoding: 'binary',
+      keyEncoding: 'binary',
+    })
     const meta = env.openDB<Buffer, Buffer>({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' })
     env.transactionSync(() => meta.putSync(Buffer.from('something'), Buffer.from('else')))
     await env.close()
-    expect(catchError(() => StateStore.open({ path: dir, secrets: testSecrets() }))).toBeInstanceOf(
+    expect(catchError(() => StateStore.open({ path: stores.dir, secrets: testSecrets() }))).toBeInstanceOf(
       StateFormatError,
     )
 
-    const env2 = openLmdb<Buffer, Buffer>({ path: dir, maxDbs: 8, encoding: 'binary', keyEncoding: 'binary' })
+    const env2 = openLmdb<Buffer, Buffer>({
+      path: stores.dir,
+      maxDbs: 8,
+      encoding: 'binary',
+      keyEncoding: 'binary',
+    })
     const meta2 = env2.openDB<Buffer, Buffer>({ name: 'meta', encoding: 'binary', keyEncoding: 'binary' })
     env2.transactionSync(() => meta2.putSync(Buffer.from('format'), Buffer.of(0, 0, 0, 99)))
     await env2.close()
-    const error = catchError(() => StateStore.open({ path: dir, secrets: testSecrets() })) as StateFormatError
+    const error = catchError(() =>
+      StateStore.open({ path: stores.dir, secrets: testSecrets() }),
+    ) as StateFormatError
     expect(error.code).toBe('STATE_FORMAT_UNSUPPORTED')
     expect(error.message).toContain('expected version 1')
   })
@@ -297,7 +294,7 @@ describe('block sequencing', () => {
       argument: 'block.number',
     })
     expect(
-      catchError(() => StateStore.open({ path: dir, secrets: testSecrets(), undoDepth: 0 })),
+      catchError(() => StateStore.open({ path: stores.dir, secrets: testSecrets(), undoDepth: 0 })),
     ).toMatchObject({
       argument: 'undoDepth',
     })
@@ -526,7 +523,7 @@ describe('rewinds', () => {
     // Replay the same 130 blocks into a second store, recording every block's snapshot.
     const replayDir = mkdtempSync(join(tmpdir(), 'veil-state-replay-'))
     const replay = StateStore.open({ path: replayDir, secrets: testSecrets() })
-    opened.push(replay)
+    stores.track(replay)
     for (let i = 1; i <= 130; i++) {
       const w = replay.beginBlock(chainHeader(BigInt(i)))
       w.set(String(1 + (i % 2)), `k${i % 12}`, encodeValue({ i }))
@@ -577,8 +574,7 @@ describe('rewinds', () => {
   it('prunes to a lowered depth after a reopen, then one record per block', async () => {
     const first = openStore({ undoDepth: 10 })
     commitBlocks(first, 12, (w, n) => w.set('1', 'n', String(n)))
-    await first.close()
-    opened = opened.filter((store) => store !== first)
+    await stores.close(first)
     const store = openStore({ undoDepth: 3 })
     const deepest = () => (catchError(() => store.rollbackTo(0n)) as RewindTooDeepError).deepestReachableBlock
     expect(deepest()).toBe(2n) // records 3..12 from the first run (depth 10)
@@ -741,7 +737,7 @@ describe('confidentiality and integrity on disk', () => {
     expect(store.get('1', KEY_NAME)).toBe(encodeValue(`${SECRET}-v2`))
     await store.close()
 
-    const files = filesUnder(dir)
+    const files = filesUnder(stores.dir)
     expect(files.length).toBeGreaterThan(0)
     const found = (needle: string) => files.some((file) => file.includes(Buffer.from(needle, 'utf8')))
     // Control: the scan does see public data, so "not found" below means something.
@@ -764,7 +760,12 @@ describe('confidentiality and integrity on disk', () => {
     await store.close()
 
     // Tamper directly in LMDB, as someone with the disk could.
-    const env = openLmdb<Buffer, Buffer>({ path: dir, maxDbs: 8, encoding: 'binary', keyEncoding: 'binary' })
+    const env = openLmdb<Buffer, Buffer>({
+      path: stores.dir,
+      maxDbs: 8,
+      encoding: 'binary',
+      keyEncoding: 'binary',
+    })
     const state = env.openDB<Buffer, Buffer>({ name: 'state', encoding: 'binary', keyEncoding: 'binary' })
     const receipts = env.openDB<Buffer, Buffer>({
       name: 'receipts',
@@ -816,7 +817,12 @@ describe('confidentiality and integrity on disk', () => {
 
 describe('LMDB atomicity (the primitive commit relies on)', () => {
   it('a transactionSync that throws writes nothing to any named database', async () => {
-    const env = openLmdb<Buffer, Buffer>({ path: dir, maxDbs: 4, encoding: 'binary', keyEncoding: 'binary' })
+    const env = openLmdb<Buffer, Buffer>({
+      path: stores.dir,
+      maxDbs: 4,
+      encoding: 'binary',
+      keyEncoding: 'binary',
+    })
     const a = env.openDB<Buffer, Buffer>({ name: 'a', encoding: 'binary', keyEncoding: 'binary' })
     const b = env.openDB<Buffer, Buffer>({ name: 'b', encoding: 'binary', keyEncoding: 'binary' })
     expect(() =>

@@ -54,6 +54,7 @@ import {
   stateRecordKey,
   TableId,
 } from './layout.js'
+import { ContractLogBook, DEFAULT_LOG_RETENTION, type LogAppend, type LogRecord } from './logs.js'
 import { LTHASH_BYTES, LtHash, ltHashElement } from './lthash.js'
 import { openReceipt, openStateValue, receiptElement, stateElement } from './records.js'
 import { type ContractStateKeys, deriveContractStateKeys, hashStateKey } from './sealing.js'
@@ -82,6 +83,8 @@ export interface StateStoreOptions {
   logger?: Logger
   /** Number of most recent blocks that can be rolled back. Default 128. */
   undoDepth?: number
+  /** Log entries kept per contract (see logs.ts). Default 10,000. */
+  logRetention?: number
 }
 
 type Db = Database<Buffer, Buffer>
@@ -92,6 +95,7 @@ interface Tables {
   readonly plain: Db
   readonly receipts: Db
   readonly undo: Db
+  readonly logs: Db
 }
 
 /**
@@ -126,6 +130,7 @@ export class StateStore {
    * records that fall out of the window by key, without a range scan per block.
    */
   #undoFloor: bigint | undefined
+  #logs!: ContractLogBook
   #closed = false
 
   private constructor(
@@ -199,12 +204,18 @@ export class StateStore {
         plain: db('plain'),
         receipts: db('receipts'),
         undo: db('undo'),
+        logs: db('logs'),
       }
       const format = tables.meta.getBinary(META_FORMAT)
       if (format === undefined) {
-        const empty = [tables.meta, tables.state, tables.plain, tables.receipts, tables.undo].every(
-          (table) => table.getKeysCount({ limit: 1 }) === 0,
-        )
+        const empty = [
+          tables.meta,
+          tables.state,
+          tables.plain,
+          tables.receipts,
+          tables.undo,
+          tables.logs,
+        ].every((table) => table.getKeysCount({ limit: 1 }) === 0)
         if (!empty)
           throw new StateFormatError(path, 'the directory holds LMDB data without a Veil format marker')
         const marker = Buffer.alloc(4)
@@ -226,6 +237,11 @@ export class StateStore {
         lattice = LtHash.fromBytes(latticeRaw)
       }
       const store = new StateStore(path, undoDepth, env, tables, secrets, logger, cursor, lattice)
+      store.#logs = new ContractLogBook(
+        tables.logs,
+        (id) => store.#keysFor(id),
+        options.logRetention ?? DEFAULT_LOG_RETENTION,
+      )
       if (secrets.developmentOnly) {
         logger.warn('state is encrypted with DEVELOPMENT secrets: it is not confidential', { path })
       }
@@ -277,6 +293,27 @@ export class StateStore {
     if (raw === undefined) return undefined
     const { contractId, text } = openReceipt((id) => this.#keysFor(id), hash, raw)
     return { contractId, receiptText: text.toString('utf8') }
+  }
+
+  /**
+   * Log entries of `contractId` after sequence number `after`, oldest first (see logs.ts). Entries are
+   * this worker's: every worker logs the commands, only the answering worker logs a query.
+   */
+  readLogs(contractId: string, options: { after?: bigint; limit?: number } = {}): LogRecord[] {
+    this.#assertOpen()
+    return this.#logs.read(contractId, options)
+  }
+
+  /** The sequence number of the newest log entry of `contractId` (0 when it has none). */
+  lastLogSeq(contractId: string): bigint {
+    this.#assertOpen()
+    return this.#logs.lastSeq(contractId)
+  }
+
+  /** Appends log entries written outside a block (queries); resolves once they are durable. */
+  appendLogs(entries: readonly LogAppend[]): Promise<void> {
+    this.#assertOpen()
+    return this.#logs.append(entries)
   }
 
   /**
@@ -403,7 +440,7 @@ export class StateStore {
     this.#logger.debug('state store closed', { path: this.path })
   }
 
-  #commitBlock({ block, changes, lattice, stateDigest }: BlockWriteSet): void {
+  #commitBlock({ block, changes, lattice, stateDigest, logs }: BlockWriteSet): void {
     this.#assertOpen()
     const undoRecord = encodeUndoRecord({
       previousCursor: this.#cursor,
@@ -428,6 +465,7 @@ export class StateStore {
       for (let n = floor; n < pruneBelow; n++) undo.removeSync(blockNumberKey(n))
       meta.putSync(META_CURSOR, encodeCursor(cursor))
       meta.putSync(META_LATTICE, latticeBytes)
+      this.#logs.writeSync(logs, Buffer.from(block.hash.slice(2), 'hex'))
     })
     // Memory follows disk only once the transaction is durable.
     for (const { state } of changes) {

@@ -25,6 +25,7 @@ import {
   plainRecordKey,
   TableId,
 } from './layout.js'
+import { type LogAppend, MAX_LOG_ENTRY_BYTES } from './logs.js'
 import { type LtHash, ltHashElement } from './lthash.js'
 import {
   decodeReceiptValue,
@@ -74,6 +75,8 @@ export interface BlockWriteSet {
   readonly lattice: LtHash
   /** `lattice.digest()`, already computed by the writer. */
   readonly stateDigest: Hex
+  /** Log entries of the block's invocations, in order (not state: see logs.ts). */
+  readonly logs: readonly LogAppend[]
 }
 
 /** What a writer needs from its store. Implemented by `StateStore`; not part of the public API. */
@@ -159,6 +162,7 @@ export class BlockWriter {
   readonly #plain = new Map<string, Map<string, PlainSlot>>()
   readonly #receipts = new Map<string, ReceiptSlot>()
   readonly #journal: JournalEntry[] = []
+  readonly #logs: LogAppend[] = []
   readonly #savepoints: Savepoint[] = []
   #status: WriterStatus = 'open'
   #digest: Hex | undefined
@@ -181,6 +185,16 @@ export class BlockWriter {
     this.#assertOpen()
     const value = this.#stateSlot(contractId, key).current
     return value === undefined ? undefined : Buffer.from(value).toString('utf8')
+  }
+
+  /**
+   * Adds a log entry, written with the block. Not state: outside the digest, and kept when the writer
+   * rolls back to a savepoint, so a failed command's logs are kept too.
+   */
+  appendLog(contractId: string, text: string): void {
+    this.#assertOpen()
+    checkText('log entry', text, MAX_LOG_ENTRY_BYTES)
+    this.#logs.push({ contractId: checkContractId(contractId), text })
   }
 
   /** Sets a contract's value; `valueText` is the canonical text from `encodeValue`. */
@@ -295,7 +309,13 @@ export class BlockWriter {
         for (const slot of slots.values()) this.#collect(slot, changes)
       for (const slot of this.#receipts.values()) this.#collect(slot, changes)
       stateDigest = this.digest()
-      this.#host.commitBlock({ block: this.block, changes, lattice: this.#lattice, stateDigest })
+      this.#host.commitBlock({
+        block: this.block,
+        changes,
+        lattice: this.#lattice,
+        stateDigest,
+        logs: this.#logs,
+      })
     } catch (error) {
       this.#close('failed')
       throw new StateStoreError(`commit of block ${this.block.number} failed; nothing was written`, {
@@ -321,6 +341,7 @@ export class BlockWriter {
     this.#plain.clear()
     this.#receipts.clear()
     this.#journal.length = 0
+    this.#logs.length = 0
     this.#savepoints.length = 0
     this.#host.release(this)
   }

@@ -21,6 +21,7 @@ export const CONTRACTS = {
   counter: fileURLToPath(new URL('./contracts/counter.ts', import.meta.url)),
   bank: fileURLToPath(new URL('./contracts/bank.ts', import.meta.url)),
   entropy: fileURLToPath(new URL('./contracts/entropy.ts', import.meta.url)),
+  chatty: fileURLToPath(new URL('./contracts/chatty.ts', import.meta.url)),
 }
 
 export interface BlockDigest {

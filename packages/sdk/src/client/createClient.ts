@@ -10,6 +10,7 @@ import {
   deployContract,
 } from '../actions/deployContract.js'
 import { type ContractInfo, getContractInfo } from '../actions/getContractInfo.js'
+import { type GetLogsParameters, type GetLogsReturnType, getLogs } from '../actions/getLogs.js'
 import { type GetWorkerHealthReturnType, getWorkerHealth } from '../actions/getWorkerHealth.js'
 import { type GetWorkerInfoReturnType, getWorkerInfo } from '../actions/getWorkerInfo.js'
 import { type GetWorkersParameters, type GetWorkersReturnType, getWorkers } from '../actions/getWorkers.js'
@@ -64,6 +65,8 @@ export interface VeilActions {
   waitForCommandResult(params: WaitForCommandResultParameters): Promise<WaitForCommandResultReturnType>
   query(params: QueryParameters): Promise<QueryReturnType>
   watchEvents(params: WatchEventsParameters): WatchEventsReturnType
+  /** What the contract logged, read from one worker (owner only). See `getLogs`. */
+  getLogs(params: GetLogsParameters): Promise<GetLogsReturnType>
   getContractInfo(id: bigint | number | string): Promise<ContractInfo>
   listContracts(params?: ListContractsParameters): Promise<ListContractsReturnType>
   waitForContractKey(params: WaitForContractKeyParameters): Promise<WaitForContractKeyReturnType>
@@ -103,6 +106,7 @@ export function createClient(params: CreateClientParameters): VeilClient {
     waitForCommandResult: (p) => waitForCommandResult(base, p),
     query: (p) => query(base, p),
     watchEvents: (p) => watchEvents(base, p),
+    getLogs: (p) => getLogs(base, p),
     getContractInfo: (contractId) => getContractInfo(base, { contractId }),
     listContracts: (p) => listContracts(base, p),
     waitForContractKey: (p) => waitForContractKey(base, p),
