@@ -3,12 +3,7 @@
  * publishes contract keys, in-process workers) for the SDK's and CLI's end-to-end tests.
  */
 import { devAccount } from '@veil/ledger'
-import {
-  CONTRACTS,
-  startTestCluster,
-  type TestCluster,
-  type TestWorker,
-} from '../../../runtime/src/testing/cluster.js'
+import { CONTRACTS, startTestCluster, type TestCluster, type TestWorker } from '@veil/runtime/testing'
 
 export { CONTRACTS, type TestCluster, type TestWorker }
 
