@@ -254,7 +254,10 @@ contract Registry is Ownable2Step, EIP712 {
         emit ClusterCreated(cluster);
     }
 
-    function addClusterMember(uint64 cluster, address worker) external onlyOwner {
+    /// @notice Adds a worker to a cluster. The owner, or a KMS signer (which assigns the workers it
+    /// approves when it is configured to).
+    function addClusterMember(uint64 cluster, address worker) external {
+        if (msg.sender != owner() && !_kmsSigners.contains(msg.sender)) revert NotOwnerOrKmsSigner(msg.sender);
         if (!clusterExists(cluster)) revert UnknownCluster(cluster);
         Worker storage w = _workers[worker];
         if (w.status == WorkerStatus.None) revert UnknownWorker(worker);

@@ -454,9 +454,12 @@ describe('clusters', () => {
     expect((await owner.registry.read.getWorker([a.address])).cluster).toBe(0n)
     expect(await owner.registry.read.isActiveMember([cluster, a.address])).toBe(false)
 
-    // Once out, it may join another cluster.
+    // Once out, it may join another cluster; a KMS signer may assign it too, nobody else.
     const other = await createCluster()
-    await mined(owner.registry.write.addClusterMember([other, a.address]))
+    await expectRevert(a.ledger.registry.write.addClusterMember([other, a.address]), 'NotOwnerOrKmsSigner', [
+      a.address,
+    ])
+    await mined(kms.registry.write.addClusterMember([other, a.address]))
     expect(await owner.registry.read.isActiveMember([other, a.address])).toBe(true)
   })
 
@@ -501,16 +504,17 @@ describe('clusters', () => {
     )
   })
 
-  it('is reserved to the owner', async () => {
+  it('is reserved to the owner (membership: to the owner and KMS signers)', async () => {
     const cluster = await createCluster()
     const worker = await activeWorker()
     await expectRevert(stranger.registry.write.createCluster(), 'OwnableUnauthorizedAccount', [
       strangerAddress,
     ])
+    await expectRevert(kms.registry.write.createCluster(), 'OwnableUnauthorizedAccount', [kmsAddress])
     await expectRevert(
-      kms.registry.write.addClusterMember([cluster, worker.address]),
-      'OwnableUnauthorizedAccount',
-      [kmsAddress],
+      stranger.registry.write.addClusterMember([cluster, worker.address]),
+      'NotOwnerOrKmsSigner',
+      [strangerAddress],
     )
     await mined(owner.registry.write.addClusterMember([cluster, worker.address]))
     await expectRevert(
