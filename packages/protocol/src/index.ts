@@ -23,6 +23,7 @@ export {
   type NetworkWorker,
   parseNetworkFile,
 } from './network.js'
+export { quoteKind, quoteReportData } from './quote.js'
 export { createTextLogger, type LogLevel } from './text-logger.js'
 export {
   base64urlToBytes,
