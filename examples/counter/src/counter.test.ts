@@ -14,6 +14,9 @@ describe('counter', () => {
     dispose = counter.dispose
     await counter.init({ start: 2 })
     expect(await counter.command.add(3)).toBe(5)
+    expect(counter.last?.logs).toEqual([
+      { level: 'info', message: '0x00000000000000000000000000000000000A11CE added 3: now 5' },
+    ])
     expect(await counter.query.get()).toBe(5)
     expect(counter.events).toEqual([
       { name: 'added', data: { by: 3, n: 5, caller: '0x00000000000000000000000000000000000A11CE' } },

@@ -14,6 +14,7 @@ export default defineContract({
       const n = (ctx.storage.get<number>('n') ?? 0) + by
       ctx.storage.set('n', n)
       ctx.emit('added', { by, n, caller: ctx.caller })
+      ctx.log(`${ctx.caller} added ${by}: now ${n}`) // for the owner only: `veil logs <id>`
       return n
     },
     reset(ctx) {

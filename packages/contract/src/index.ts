@@ -6,6 +6,7 @@ export {
   type CommandMethods,
   type ContractDefinition,
   type ContractInfo,
+  type ContractKeys,
   type ContractLog,
   defineContract,
   type InitArgs,

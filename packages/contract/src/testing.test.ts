@@ -1,9 +1,13 @@
 import { fileURLToPath } from 'node:url'
+import { devContractKeys } from '@veil/crypto'
+import { getAddress, recoverMessageAddress, verifyMessage } from 'viem'
 import { afterAll, describe, expect, it } from 'vitest'
 import type Counter from './fixtures/counter.js'
+import type Oracle from './fixtures/oracle.js'
 import { ContractCallError, createTestContract, type TestContract } from './testing.js'
 
 const counterFile = fileURLToPath(new URL('./fixtures/counter.ts', import.meta.url))
+const oracleFile = fileURLToPath(new URL('./fixtures/oracle.ts', import.meta.url))
 const here = fileURLToPath(new URL('.', import.meta.url))
 
 describe('createTestContract', () => {
@@ -71,6 +75,32 @@ describe('createTestContract', () => {
     })
     expect(first.r).not.toBe(second.r)
     expect((await t.call('query', 'who')).result).toBeNull()
+  })
+
+  it('gives the contract its dev-network keys: signatures verify for t.address', async () => {
+    const oracle = await createTestContract<typeof Oracle>(oracleFile)
+    opened.push(oracle)
+    // The address a dev network publishes for contract 1 of cluster 1.
+    expect(oracle.address).toBe(getAddress(devContractKeys('1', '1').address))
+    const { message, signature } = await oracle.command.publish('ETH/USD', 315_025n)
+    expect(message).toBe(`ETH/USD 315025 ${Date.UTC(2026, 0, 1)}`)
+    expect(await recoverMessageAddress({ message, signature })).toBe(oracle.address)
+    expect(await verifyMessage({ address: oracle.address, message, signature })).toBe(true)
+    const raw = Uint8Array.of(0, 1, 2, 3)
+    const signed = await oracle.command.signBytes(raw)
+    expect(await recoverMessageAddress({ message: { raw }, signature: signed })).toBe(oracle.address)
+    expect(await oracle.command.signBytes(raw)).toBe(signed) // deterministic
+
+    const { address, key } = await oracle.query.signer()
+    expect(address).toBe(oracle.address)
+    expect(key).toEqual(await oracle.command.derive('feeds/eth-usd'))
+    expect(key).toHaveLength(32)
+    await expect(oracle.command.derive('bad path')).rejects.toThrow(/RangeError.*ctx\.keys\.derive/s)
+
+    const other = await createTestContract<typeof Oracle>(oracleFile, { contractId: '2' })
+    opened.push(other)
+    expect(other.address).toBe(getAddress(devContractKeys('1', '2').address))
+    expect((await other.query.signer()).key).not.toEqual(key)
   })
 
   it('reports exhausted fuel as a typed error', async () => {

@@ -5,6 +5,9 @@ import { type ContractEvent, decodeValue, encodeValue, type Hex, VeilError } fro
 import {
   ContractEngine,
   type ContractEngineOptions,
+  contractKeyHost,
+  DEV_MASTER_SECRET,
+  DevContractSecrets,
   type InvokeOutcome,
   type SandboxError,
 } from '@veil/runtime'
@@ -20,6 +23,12 @@ export interface TestContractOptions {
   limits?: ContractEngineOptions['limits']
   /** Where imports of a `source` string resolve from (default: cwd). */
   resolveDir?: string
+  /**
+   * `ctx.contract.id` (default `'1'`). With `clusterId` (default `'1'`) it picks the contract's keys: the
+   * ones a dev network derives for that contract, from the public development master secret.
+   */
+  contractId?: string
+  clusterId?: string
 }
 
 /** A failed init, command or query: the typed sandbox error, plus the fuel it used. */
@@ -67,6 +76,8 @@ export interface TestContract<D> {
   readonly events: ContractEvent[]
   /** The record of the last call. */
   readonly last: CallRecord | undefined
+  /** `ctx.contract.address`: what signatures made with `ctx.keys.sign` recover to. */
+  readonly address: Hex
   dispose(): void
 }
 
@@ -75,7 +86,8 @@ const DEFAULT_CALLER: Hex = '0x00000000000000000000000000000000000A11CE'
 /**
  * Runs a contract in the real Veil sandbox with an in-memory store, so contract authors can unit-test
  * without a chain. Semantics match a worker: a failed command changes nothing, `Date.now()` is the
- * block timestamp, `Math.random()`/`ctx.random` are seeded per command, and fuel is counted.
+ * block timestamp, `Math.random()`/`ctx.random` are seeded per command, fuel is counted, and `ctx.keys`
+ * signs with the contract's development key (see `address`).
  *
  * @example
  * import Counter from './counter.js'
@@ -94,6 +106,14 @@ export async function createTestContract<D = ContractDefinition>(
     isFile
       ? { entry: sourceOrFile }
       : { source: sourceOrFile, ...(options.resolveDir ? { resolveDir: options.resolveDir } : {}) },
+  )
+  const contractId = options.contractId ?? '1'
+  // DEVELOPMENT ONLY keys, as a dev network derives them (publicly known master secret).
+  const keys = contractKeyHost(
+    new DevContractSecrets({
+      devMasterSecret: DEV_MASTER_SECRET,
+      clusterId: options.clusterId ?? '1',
+    }).contractSecret(contractId),
   )
   const engine = await ContractEngine.create(bundle.code, options.limits ? { limits: options.limits } : {})
   const state = new Map<string, string>()
@@ -117,7 +137,7 @@ export async function createTestContract<D = ContractDefinition>(
     const outcome: InvokeOutcome = await engine.invoke({
       env: {
         kind,
-        contractId: '1',
+        contractId,
         caller: kind === 'query' ? null : caller,
         block: {
           number: blockNumber,
@@ -125,6 +145,7 @@ export async function createTestContract<D = ContractDefinition>(
           hash: `0x${createHash('sha256').update(String(blockNumber)).digest('hex')}`,
         },
         randomSeed: new Uint8Array(seed),
+        keys,
       },
       method: kind === 'init' ? 'init' : method,
       argsText: encodeValue(args, 'args'),
@@ -207,6 +228,7 @@ export async function createTestContract<D = ContractDefinition>(
       get last() {
         return last
       },
+      address: keys.address,
       dispose: () => engine.dispose(),
     }
   }

@@ -1,5 +1,13 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type CommandMethods, defineContract, type InitArgs, type QueryMethods } from './index.js'
+import {
+  type Address,
+  type CommandCtx,
+  type CommandMethods,
+  defineContract,
+  type InitArgs,
+  type QueryCtx,
+  type QueryMethods,
+} from './index.js'
 
 const Counter = defineContract({
   init(ctx, args: { start: number }) {
@@ -47,5 +55,12 @@ describe('defineContract', () => {
       (name: string, times: bigint) => Promise<string>
     >()
     expectTypeOf<InitArgs<typeof Counter>>().toEqualTypeOf<{ start: number }>()
+  })
+
+  it('gives commands and queries the contract’s address and keys', () => {
+    expectTypeOf<CommandCtx['contract']['address']>().toEqualTypeOf<Address>()
+    expectTypeOf<QueryCtx['contract']['address']>().toEqualTypeOf<Address>()
+    expectTypeOf<CommandCtx['keys']['derive']>().toEqualTypeOf<(path: string) => Uint8Array>()
+    expectTypeOf<QueryCtx['keys']['sign']>().toEqualTypeOf<(message: string | Uint8Array) => `0x${string}`>()
   })
 })

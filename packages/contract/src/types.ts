@@ -31,6 +31,31 @@ export interface BlockInfo {
 export interface ContractInfo {
   /** The contract id on the ledger, as a decimal string. */
   readonly id: string
+  /**
+   * The contract's own Ethereum address (EIP-55), derived from its secret and published on the ledger
+   * (`Contracts.getContract(id).signer`): `ecrecover` of a `ctx.keys.sign` signature returns it.
+   */
+  readonly address: Address
+}
+
+/**
+ * The contract's own keys, derived from the contract secret that only the cluster's workers hold. The
+ * same on every worker, in commands and in queries; the secret itself never reaches the contract.
+ */
+export interface ContractKeys {
+  /**
+   * 32 secret bytes for `path` (1–256 printable ASCII characters, no spaces, in non-empty `/`-separated
+   * segments, e.g. `'wallets/0'`): use them as a private key, a MAC key or a seed. Other paths give
+   * unrelated bytes; a bad path throws a `RangeError`.
+   */
+  derive(path: string): Uint8Array
+  /**
+   * Signs `message` (text as UTF-8, or bytes; at most 64 KiB) as an EIP-191 personal message with the
+   * contract's key: `0x r ‖ s ‖ v`, 65 bytes, deterministic. viem's `verifyMessage` and Solidity's
+   * `ECDSA.recover(MessageHashUtils.toEthSignedMessageHash(message), signature)` return
+   * `ctx.contract.address`.
+   */
+  sign(message: string | Uint8Array): `0x${string}`
 }
 
 /** Read access to the contract's encrypted key-value store. */
@@ -55,6 +80,8 @@ export interface ContractLog {
 interface BaseCtx {
   readonly contract: ContractInfo
   readonly log: ContractLog
+  /** The contract's own keys: derived secrets and signatures by `ctx.contract.address`. */
+  readonly keys: ContractKeys
 }
 
 /** What a command (and `init`) sees. Deterministic on every worker. */

@@ -14,7 +14,9 @@ import {
   deriveContractUserKey,
   deriveSecret,
   hkdfSha256,
+  isContractUserKeyPath,
   KeyDerivationInputError,
+  MAX_USER_PATH_LENGTH,
 } from './derive.js'
 
 const hex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'))
@@ -148,6 +150,30 @@ describe('deriveSecret', () => {
         expect((error as KeyDerivationInputError).code).toBe('KDF_INVALID_INPUT')
         expect((error as Error).message).toContain(argument)
       }
+    }
+  })
+
+  it('accepts exactly the user key paths isContractUserKeyPath accepts', () => {
+    const good = ['a', 'wallets/0', 'oracle/eth-usd', '~!@#$%^&*()', 'x'.repeat(MAX_USER_PATH_LENGTH)]
+    const bad = [
+      '',
+      '/',
+      'a/',
+      '/a',
+      'a//b',
+      'has space',
+      'é',
+      'tab\t',
+      'x'.repeat(MAX_USER_PATH_LENGTH + 1),
+      7,
+    ]
+    for (const path of good) {
+      expect(isContractUserKeyPath(path), path).toBe(true)
+      expect(deriveContractUserKey(new Uint8Array(32), path)).toHaveLength(32)
+    }
+    for (const path of bad) {
+      expect(isContractUserKeyPath(path), String(path)).toBe(false)
+      expect(() => deriveContractUserKey(new Uint8Array(32), path as string)).toThrow(KeyDerivationInputError)
     }
   })
 })

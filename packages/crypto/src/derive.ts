@@ -58,7 +58,8 @@ const LONE_SURROGATE = /\p{Cs}/u
 const ID_RE = /^[\x21-\x2e\x30-\x7e]{1,128}$/
 // User paths: '/'-separated segments of id characters, no empty segment.
 const USER_PATH_RE = /^[\x21-\x2e\x30-\x7e]+(?:\/[\x21-\x2e\x30-\x7e]+)*$/
-const MAX_USER_PATH_LENGTH = 256
+/** Longest accepted user key path (`ctx.keys.derive`), in characters. */
+export const MAX_USER_PATH_LENGTH = 256
 
 /**
  * Plain HKDF-SHA256 (RFC 5869): extract with `salt`, expand with `info` to `length` bytes.
@@ -136,10 +137,18 @@ export function deriveContractSigningSeed(contractSecret: Uint8Array): Uint8Arra
   return deriveSecret(contractSecret, DERIVATION_LABELS.secp256k1)
 }
 
+/**
+ * Whether `path` is a valid user key path: 1–256 printable ASCII characters other than space, in
+ * non-empty `/`-separated segments (`wallets/0`, `oracle`).
+ */
+export function isContractUserKeyPath(path: unknown): boolean {
+  return typeof path === 'string' && path.length <= MAX_USER_PATH_LENGTH && USER_PATH_RE.test(path)
+}
+
 /** A user-derived key (`veil/v1/user/<path>`), e.g. `path = 'wallets/0'`, for `ctx.keys`. */
 export function deriveContractUserKey(contractSecret: Uint8Array, path: string): Uint8Array {
   assertSecret('deriveContractUserKey', 'contractSecret', contractSecret)
-  if (typeof path !== 'string' || path.length > MAX_USER_PATH_LENGTH || !USER_PATH_RE.test(path)) {
+  if (!isContractUserKeyPath(path)) {
     throw new KeyDerivationInputError(
       'deriveContractUserKey',
       'path',

@@ -116,17 +116,20 @@ export function signTypedHash(privateKey: Bytes32, hash: Bytes32): Hex {
   return signChecked(key, checkHash('signTypedHash', hash))
 }
 
-function signChecked(key: Uint8Array, hash: Uint8Array): Hex {
+/**
+ * @internal Signs a checked 32-byte hash with a checked key. Fully deterministic: contracts sign inside
+ * commands, where every worker must produce the same bytes.
+ */
+export function signChecked(key: Uint8Array, hash: Uint8Array): Hex {
   // RFC 6979: the nonce is a function of (key, hash), so no RNG failure can ever repeat it across messages.
   let recovered = secp256k1.sign(hash, key, { prehash: false, lowS: true, format: 'recovered' })
-  // Recovery ids 2 and 3 (R.x ≥ n, probability ~2^-128) have no Ethereum `v`: re-sign with a random nonce.
-  while ((recovered[0] ?? 0) > 1) {
-    recovered = secp256k1.sign(hash, key, {
-      prehash: false,
-      lowS: true,
-      format: 'recovered',
-      extraEntropy: true,
-    })
+  // Recovery ids 2 and 3 (R.x ≥ n, probability ~2^-128) have no Ethereum `v`: re-sign with another nonce,
+  // still a function of (key, hash, attempt) (RFC 6979 §3.6 additional data), so the result stays
+  // deterministic.
+  for (let attempt = 1; (recovered[0] ?? 0) > 1; attempt++) {
+    const extraEntropy = new Uint8Array(32)
+    new DataView(extraEntropy.buffer).setUint32(28, attempt)
+    recovered = secp256k1.sign(hash, key, { prehash: false, lowS: true, format: 'recovered', extraEntropy })
   }
   return encodeSignature(recovered.subarray(1, 33), recovered.subarray(33, 65), recovered[0] ?? 0)
 }

@@ -64,6 +64,26 @@ describe('createPrecomputedSigner', () => {
     expect(() => signer.fill()).toThrow(/disposed/)
   })
 
+  it('makes its nonces in a worker thread with thread: true, and they sign like the others', async () => {
+    const signer = createPrecomputedSigner(KEY, { poolSize: 24, thread: true })
+    for (let i = 0; i < 500 && signer.available < 24; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(signer.available).toBe(24)
+    const rs = new Set<string>()
+    for (let i = 0; i < 24; i++) {
+      const hash = new Uint8Array(32).fill(i)
+      const signature = signer.signTypedHash(hash)
+      expect(recoverAddress(hash, signature)).toBe(account.address)
+      expect(BigInt(`0x${signature.slice(66, 130)}`) <= N / 2n).toBe(true)
+      rs.add(signature.slice(2, 66))
+    }
+    expect(rs.size).toBe(24) // 24 nonces from the thread (or the event loop if it ran dry), none twice
+    for (let i = 0; i < 500 && signer.available < 24; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(signer.available).toBe(24) // refilled by the thread
+    signer.dispose()
+    expect(signer.available).toBe(0)
+    expect(() => signer.signTypedHash(new Uint8Array(32))).toThrow(/disposed/)
+  })
+
   it('is a TypedHashSigner: Answer signatures recover like viem typed data', async () => {
     const signer = createPrecomputedSigner(KEY, { poolSize: 4, background: false })
     const domain = {

@@ -48,7 +48,16 @@ describe('@veil/crypto/web', () => {
     ]
     expect(packages.filter((p) => !ALLOWED_PACKAGES.includes(p))).toEqual([])
     expect(ours.files.map((f) => f.slice(SRC.length + 1)).sort()).toEqual(
-      ['bytes.ts', 'derive.ts', 'eip712.ts', 'ethereum.ts', 'hpke-web.ts', 'hpke.ts', 'web.ts'].sort(),
+      [
+        'bytes.ts',
+        'derive.ts',
+        'eip191.ts',
+        'eip712.ts',
+        'ethereum.ts',
+        'hpke-web.ts',
+        'hpke.ts',
+        'web.ts',
+      ].sort(),
     )
   })
 

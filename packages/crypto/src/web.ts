@@ -17,9 +17,17 @@ export {
   deriveContractUserKey,
   deriveSecret,
   hkdfSha256,
+  isContractUserKeyPath,
   KeyDerivationInputError,
+  MAX_USER_PATH_LENGTH,
   SECRET_LENGTH,
 } from './derive.js'
+export {
+  hashPersonalMessage,
+  type PersonalMessage,
+  recoverPersonalMessageAddress,
+  signPersonalMessage,
+} from './eip191.js'
 export {
   type AnswerMessage,
   hashAnswer,

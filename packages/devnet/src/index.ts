@@ -1,5 +1,5 @@
+export { bootstrapDevnetRoles, retireWorkers } from './dev-roles.js'
 export { readNetworkFile, writeFileAtomic } from './files.js'
-export { bootstrapDevRoles, DevGatekeeper, type DevGatekeeperOptions } from './gatekeeper.js'
 export {
   DEFAULT_DEVNET_PORT,
   DEVNET_CHAIN_ID,

@@ -10,6 +10,8 @@ import { LocalNetwork } from './local-network.js'
 
 const root = mkdtempSync(join(tmpdir(), 'veil-devnet-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
+/** The simulated TEE's platform secret of these tests (never the user's ~/.veil one). */
+const PLATFORM = join(root, 'platform.key')
 
 async function expectVeilError(promise: Promise<unknown>, code: string, hint: RegExp): Promise<VeilError> {
   try {
@@ -30,6 +32,7 @@ describe('LocalNetwork', () => {
   it('starts, writes network.json and keeps the ledger across restarts', async () => {
     const events: string[] = []
     const first = new LocalNetwork({
+      platformSecretFile: PLATFORM,
       dir,
       port: 0,
       workers: 0,
@@ -37,10 +40,20 @@ describe('LocalNetwork', () => {
     })
     const network = await first.start()
     expect(await first.ready).toBe(network)
-    expect(events).toEqual(['chain:start', 'chain:done', 'ledger:start', 'ledger:done'])
+    expect(events).toEqual([
+      'chain:start',
+      'chain:done',
+      'ledger:start',
+      'ledger:done',
+      'kms:start',
+      'kms:done',
+    ])
     const onDisk = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'))
     expect(onDisk).toEqual(network)
-    expect(network).toMatchObject({ version: 1, chainId: 31337, devMode: true, kms: null, workers: [] })
+    expect(network).toMatchObject({ version: 1, chainId: 31337, devMode: true, workers: [] })
+    expect(network.kms?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const kmsInfo = (await (await fetch(`${network.kms?.url}/v1/info`)).json()) as Record<string, unknown>
+    expect(kmsInfo).toMatchObject({ address: network.kms?.address, tee: 'simulated' })
     expect(network.devnet.artifactsHash).toBe(artifactsHash)
 
     const client = createPublicClient({ transport: http(network.rpcUrl) })
@@ -51,13 +64,23 @@ describe('LocalNetwork', () => {
         functionName: 'clusterCount',
       }),
     ).toBe(1n)
+    expect(
+      await client.readContract({
+        address: network.contracts.registry,
+        abi: Registry.abi,
+        functionName: 'isKmsSigner',
+        args: [network.kms?.address ?? '0x'],
+      }),
+    ).toBe(true)
     const code = await client.getCode({ address: network.contracts.commands })
     await first.dispose()
     await first.dispose() // idempotent
 
-    const second = new LocalNetwork({ dir, port: 0, workers: 0 })
+    const second = new LocalNetwork({ platformSecretFile: PLATFORM, dir, port: 0, workers: 0 })
     const again = await second.start()
     expect(again.contracts).toEqual(network.contracts)
+    // The KMS unsealed the same identity (and master secret) from its data dir.
+    expect(again.kms?.address).toBe(network.kms?.address)
     expect(again.deployBlock).toBe(network.deployBlock)
     const client2 = createPublicClient({ transport: http(again.rpcUrl) })
     expect(await client2.getCode({ address: again.contracts.commands })).toBe(code)
@@ -65,11 +88,21 @@ describe('LocalNetwork', () => {
   })
 
   it('refuses a second network on the same dir', async () => {
-    const a = new LocalNetwork({ dir: join(root, 'locked'), port: 0, workers: 0 })
+    const a = new LocalNetwork({
+      platformSecretFile: PLATFORM,
+      dir: join(root, 'locked'),
+      port: 0,
+      workers: 0,
+    })
     await a.start()
     try {
       await expectVeilError(
-        new LocalNetwork({ dir: join(root, 'locked'), port: 0, workers: 0 }).start(),
+        new LocalNetwork({
+          platformSecretFile: PLATFORM,
+          dir: join(root, 'locked'),
+          port: 0,
+          workers: 0,
+        }).start(),
         'DIR_IN_USE',
         /--dir/,
       )
@@ -80,11 +113,17 @@ describe('LocalNetwork', () => {
 
   it('--reset starts from scratch', async () => {
     const resetDir = join(root, 'reset')
-    const a = new LocalNetwork({ dir: resetDir, port: 0, workers: 0 })
+    const a = new LocalNetwork({ platformSecretFile: PLATFORM, dir: resetDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     writeFileSync(join(resetDir, 'leftover.txt'), 'x')
-    const b = new LocalNetwork({ dir: resetDir, port: 0, workers: 0, reset: true })
+    const b = new LocalNetwork({
+      platformSecretFile: PLATFORM,
+      dir: resetDir,
+      port: 0,
+      workers: 0,
+      reset: true,
+    })
     const network = await b.start()
     await b.dispose()
     expect(() => readFileSync(join(resetDir, 'leftover.txt'))).toThrow()
@@ -93,19 +132,19 @@ describe('LocalNetwork', () => {
 
   it('names the fix for an unreadable network.json', async () => {
     const badDir = join(root, 'bad')
-    const a = new LocalNetwork({ dir: badDir, port: 0, workers: 0 })
+    const a = new LocalNetwork({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     writeFileSync(join(badDir, 'network.json'), '{ not json')
     const e = await expectVeilError(
-      new LocalNetwork({ dir: badDir, port: 0, workers: 0 }).start(),
+      new LocalNetwork({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 }).start(),
       'NETWORK_FILE_INVALID',
       /--reset/,
     )
     expect(e.message).toContain('network.json')
     writeFileSync(join(badDir, 'network.json'), JSON.stringify({ version: 1, chainId: 'x' }))
     await expectVeilError(
-      new LocalNetwork({ dir: badDir, port: 0, workers: 0 }).start(),
+      new LocalNetwork({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 }).start(),
       'NETWORK_FILE_INVALID',
       /veil dev/,
     )
@@ -113,12 +152,12 @@ describe('LocalNetwork', () => {
 
   it('detects a lost chain state', async () => {
     const lostDir = join(root, 'lost')
-    const a = new LocalNetwork({ dir: lostDir, port: 0, workers: 0 })
+    const a = new LocalNetwork({ platformSecretFile: PLATFORM, dir: lostDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     rmSync(join(lostDir, 'anvil-state.json'))
     await expectVeilError(
-      new LocalNetwork({ dir: lostDir, port: 0, workers: 0 }).start(),
+      new LocalNetwork({ platformSecretFile: PLATFORM, dir: lostDir, port: 0, workers: 0 }).start(),
       'DEVNET_STATE_MISMATCH',
       /--reset/,
     )
@@ -130,25 +169,35 @@ describe('LocalNetwork', () => {
     const port = (blocker.address() as { port: number }).port
     const portDir = join(root, 'port')
     try {
-      await expectVeilError(new LocalNetwork({ dir: portDir, port }).start(), 'PORT_IN_USE', /--port/)
+      await expectVeilError(
+        new LocalNetwork({ platformSecretFile: PLATFORM, dir: portDir, port }).start(),
+        'PORT_IN_USE',
+        /--port/,
+      )
     } finally {
       blocker.close()
     }
-    const ok = new LocalNetwork({ dir: portDir, port: 0, workers: 0 })
+    const ok = new LocalNetwork({ platformSecretFile: PLATFORM, dir: portDir, port: 0, workers: 0 })
     await ok.start() // the failed start released its lock
     await ok.dispose()
   })
 
   it('refuses to take over a directory that is not a devnet', async () => {
     const foreign = join(root, 'foreign')
-    const net = new LocalNetwork({ dir: join(foreign), port: 0, workers: 0 })
+    const net = new LocalNetwork({ platformSecretFile: PLATFORM, dir: join(foreign), port: 0, workers: 0 })
     rmSync(foreign, { recursive: true, force: true })
     const { mkdirSync } = await import('node:fs')
     mkdirSync(foreign)
     writeFileSync(join(foreign, 'thesis.tex'), 'precious')
     await expectVeilError(net.start(), 'DIR_NOT_DEVNET', /--dir/)
     await expectVeilError(
-      new LocalNetwork({ dir: foreign, port: 0, workers: 0, reset: true }).start(),
+      new LocalNetwork({
+        platformSecretFile: PLATFORM,
+        dir: foreign,
+        port: 0,
+        workers: 0,
+        reset: true,
+      }).start(),
       'DIR_NOT_DEVNET',
       /--dir/,
     )

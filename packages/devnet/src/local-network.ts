@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
+import { createSimulatedTee, veilCodeMeasurement } from '@veil/attestation'
 import { buildContract } from '@veil/contract/build'
+import { KmsService } from '@veil/kms'
 import {
   type AnvilInstance,
   artifactsHash,
@@ -9,6 +11,7 @@ import {
   devAccount,
   explainLedgerError,
   getLedger,
+  type Ledger,
   startAnvil,
 } from '@veil/ledger'
 import {
@@ -18,20 +21,22 @@ import {
   type NetworkFile,
   silentLogger,
   systemClock,
+  VEIL_VERSION,
   VeilError,
 } from '@veil/protocol'
 import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  hexToBytes,
   http,
   keccak256,
   type PublicClient,
   parseEventLogs,
   toHex,
 } from 'viem'
+import { bootstrapDevnetRoles, retireWorkers } from './dev-roles.js'
 import { readNetworkFile, writeFileAtomic } from './files.js'
-import { bootstrapDevRoles, DevGatekeeper } from './gatekeeper.js'
 import { DirLock } from './lock.js'
 import { rememberPid, stopOrphan } from './orphans.js'
 import { defaultVeilCommand, spawnWorker, type VeilCommand, type WorkerProcess } from './worker-process.js'
@@ -46,6 +51,8 @@ export interface DevnetInfo {
   cluster: number
   /** Example contracts deployed on first start, by name (e.g. `counter`), as contract ids. */
   examples?: Record<string, string>
+  /** The simulated measurement of the worker build the devnet's workers were registered with. */
+  workerMeasurement?: `0x${string}`
 }
 
 export type DevnetNetworkFile = NetworkFile & { devnet: DevnetInfo }
@@ -75,6 +82,13 @@ export interface LocalNetworkOptions {
   /** Level of the worker log lines passed to `onWorkerLog`. Default `warn`. */
   workerLogLevel?: 'debug' | 'info' | 'warn' | 'error'
   onWorkerLog?: (worker: number, line: string) => void
+  /**
+   * The simulated TEE's platform secret file for the KMS and the workers. Default: the user's
+   * (`$VEIL_SIM_PLATFORM_SECRET_FILE` or `~/.veil/simulated-tee-platform.key`). Tests pass their own.
+   */
+  platformSecretFile?: string
+  /** KMS HTTP port; 0 (the default) picks a free one. */
+  kmsPort?: number
   logger?: Logger
   clock?: Clock
   onProgress?: (event: ProgressEvent) => void
@@ -106,7 +120,7 @@ export class LocalNetwork {
   private resolveReady!: (network: DevnetNetworkFile) => void
   private rejectReady!: (error: unknown) => void
   private anvil: AnvilInstance | undefined
-  private gatekeeper: DevGatekeeper | undefined
+  private kms: KmsService | undefined
   private workerProcesses: WorkerProcess[] = []
   private lock: DirLock | undefined
   private started = false
@@ -223,24 +237,32 @@ export class LocalNetwork {
     }
 
     const ledger = getLedger({ publicClient, walletClient, addresses: network.contracts })
-    await bootstrapDevRoles(ledger, publicClient, owner.address)
+    const kms = await this.step(
+      'kms',
+      () => this.startKms(network, ledger, publicClient, walletClient),
+      (k) => k.url,
+    )
+    network = { ...network, kms: { url: kms.url, address: kms.address } }
 
     const workerCount = this.options.workers ?? 2
+    const workersDir = join(this.dir, 'workers')
+    const workerMeasurement = veilCodeMeasurement('worker', VEIL_VERSION)
+    if (network.devnet.workerMeasurement !== workerMeasurement) {
+      // Another build registered the existing worker identities: the KMS will not provision them.
+      await retireWorkers({
+        ledger,
+        publicClient,
+        workers: network.workers.map((w) => w.address),
+        logger: this.log,
+      })
+      rmSync(workersDir, { recursive: true, force: true })
+      network = { ...network, workers: [], devnet: { ...network.devnet, workerMeasurement } }
+    }
     if (workerCount > 0) {
       // Workers read the chain half of the network now; network.json itself appears only when ready.
-      const workersDir = join(this.dir, 'workers')
       mkdirSync(workersDir, { recursive: true })
       const chainView = join(workersDir, 'network.json')
       writeFileAtomic(chainView, `${JSON.stringify({ ...network, workers: [] }, null, 2)}\n`)
-      this.gatekeeper = new DevGatekeeper({
-        publicClient,
-        ledger,
-        chainId: network.chainId,
-        cluster: BigInt(network.devnet.cluster),
-        fromBlock: BigInt(network.deployBlock),
-        logger: this.log,
-      })
-      await this.gatekeeper.start()
       const workers = await this.step(
         'workers',
         () => this.startWorkers(workerCount, chainView, workersDir),
@@ -263,10 +285,49 @@ export class LocalNetwork {
       }
     }
 
-    // Seam for the KMS: it starts here and fills `kms`.
     writeFileAtomic(this.networkPath, `${JSON.stringify(network, null, 2)}\n`)
     this.log.info('devnet ready', { rpcUrl: network.rpcUrl, dir: this.dir })
     return network
+  }
+
+  /**
+   * Opens (first start: creates and seals) the devnet's KMS in `<dir>/kms`, makes it a funded KMS
+   * signer that approves workers into the devnet cluster, and starts it.
+   */
+  private async startKms(
+    network: DevnetNetworkFile,
+    ledger: Ledger,
+    publicClient: PublicClient,
+    walletClient: ReturnType<typeof createWalletClient>,
+  ): Promise<KmsService> {
+    const measurement = veilCodeMeasurement('kms', VEIL_VERSION)
+    const kms = await KmsService.open({
+      dataDir: join(this.dir, 'kms'),
+      tee: createSimulatedTee({
+        measurement: hexToBytes(measurement),
+        ...(this.options.platformSecretFile ? { platformSecretFile: this.options.platformSecretFile } : {}),
+      }),
+      measurement,
+      rpcUrl: network.rpcUrl,
+      chainId: network.chainId,
+      contracts: network.contracts,
+      port: this.options.kmsPort ?? 0,
+      assignCluster: BigInt(network.devnet.cluster),
+      fromBlock: BigInt(network.deployBlock),
+      pollIntervalMs: 100,
+      logger: this.options.logger ?? silentLogger,
+      clock: this.clock,
+    })
+    this.kms = kms
+    await bootstrapDevnetRoles({
+      ledger,
+      publicClient,
+      walletClient,
+      kms: kms.address,
+      workerMeasurement: veilCodeMeasurement('worker', VEIL_VERSION),
+    })
+    await kms.start()
+    return kms
   }
 
   /** Builds and deploys `examples/counter` from dev account 1, the default client account. */
@@ -329,6 +390,9 @@ export class LocalNetwork {
           operatorKey: toHex(devAccount(2 + (index % 7)).getHdKey().privateKey ?? new Uint8Array(32)),
           logLevel: this.options.workerLogLevel ?? 'warn',
           onLog: (line) => this.options.onWorkerLog?.(index, line),
+          ...(this.options.platformSecretFile
+            ? { env: { VEIL_SIM_PLATFORM_SECRET_FILE: this.options.platformSecretFile } }
+            : {}),
         }),
       ),
     )
@@ -418,8 +482,8 @@ export class LocalNetwork {
     this.anvil = undefined
     try {
       await Promise.all(workers.map((w) => w.stop()))
-      await this.gatekeeper?.stop()
-      this.gatekeeper = undefined
+      await this.kms?.stop()
+      this.kms = undefined
       await anvil?.stop()
       if (anvil) rmSync(join(this.dir, 'anvil.pid'), { force: true })
     } finally {

@@ -36,6 +36,8 @@ export interface SpawnWorkerOptions {
   /** Each line the worker logs. */
   onLog: (line: string) => void
   startTimeoutMs?: number
+  /** Extra environment for the worker (on top of this process's). */
+  env?: Record<string, string>
 }
 
 /** Starts `veil worker start` as a child process and resolves once it reports ready. */
@@ -60,7 +62,7 @@ export function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerProcess>
     {
       // stdin stays open as a lifeline: if this process dies, the worker sees EOF and stops.
       stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, VEIL_OPERATOR_KEY: options.operatorKey },
+      env: { ...process.env, ...options.env, VEIL_OPERATOR_KEY: options.operatorKey },
     },
   )
   const exited = new Promise<number | string | null>((resolve) => {

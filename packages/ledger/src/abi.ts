@@ -3,4 +3,5 @@
  * browser code (the SDK's browser entry) imports; the package index adds deploy and the anvil launcher.
  */
 export { Commands, Contracts, Registry } from './artifacts/index.js'
+export { reportData } from './dev-attestation.js'
 export { explainLedgerError, LedgerError } from './errors.js'

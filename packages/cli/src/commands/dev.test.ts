@@ -7,6 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { spawnVeil } from '../testing.js'
 
 const root = mkdtempSync(join(tmpdir(), 'veil-cli-dev-'))
+/** The simulated TEE's platform secret of these tests, not the user's ~/.veil one. */
+const env = { VEIL_SIM_PLATFORM_SECRET_FILE: join(root, 'platform.key') }
 afterAll(async () => {
   // A test that failed midway may have SIGKILLed `veil dev`, orphaning its chain: reap it.
   for (const name of readdirSync(root))
@@ -19,7 +21,7 @@ describe('veil dev (as a process)', () => {
     'runs until %s, then stops cleanly within 5 s and exits 0',
     async (signal) => {
       const dir = join(root, signal)
-      const veil = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0'])
+      const veil = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0'], { env })
       try {
         await veil.waitFor(/Press Ctrl-C to stop/)
         expect(veil.stderr()).toMatch(/✓ chain {2}http:\/\/127\.0\.0\.1:\d+/)
@@ -42,7 +44,7 @@ describe('veil dev (as a process)', () => {
 
   it('runs two workers by default: registered, healthy, listed in network.json, stopped with it', async () => {
     const dir = join(root, 'workers')
-    const veil = spawnVeil(['dev', '--dir', dir, '--port', '0'])
+    const veil = spawnVeil(['dev', '--dir', dir, '--port', '0'], { env })
     try {
       await veil.waitFor(/Press Ctrl-C to stop/, 60_000)
       expect(veil.stderr()).toMatch(/✓ workers {2}2 ready/)
@@ -83,14 +85,15 @@ describe('veil dev (as a process)', () => {
 
   it('prints the network as JSON with --json and reuses it on restart', async () => {
     const dir = join(root, 'json')
-    const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0', '--json'])
+    const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0', '--json'], { env })
     await first.waitFor(/"event":"ready"/)
     const ready = JSON.parse(first.stdout().trim())
-    expect(ready).toMatchObject({ event: 'ready', network: { chainId: 31337, kms: null, workers: [] } })
+    expect(ready).toMatchObject({ event: 'ready', network: { chainId: 31337, workers: [] } })
+    expect(ready.network.kms.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
     first.child.kill('SIGINT')
     expect(await first.exited).toBe(0)
 
-    const second = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0', '--json'])
+    const second = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0', '--json'], { env })
     await second.waitFor(/"event":"ready"/)
     expect(second.stderr()).toMatch(/✓ ledger {2}reused/)
     expect(JSON.parse(second.stdout().trim()).network.contracts).toEqual(ready.network.contracts)
@@ -100,7 +103,7 @@ describe('veil dev (as a process)', () => {
 
   it('recovers after being killed hard: its worker exits, the next start stops the orphaned chain and reuses it', async () => {
     const dir = join(root, 'killed')
-    const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '1', '--json'])
+    const first = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '1', '--json'], { env })
     await first.waitFor(/"event":"ready"/, 60_000)
     const network = JSON.parse(first.stdout().trim()).network
     first.child.kill('SIGKILL')
@@ -117,7 +120,7 @@ describe('veil dev (as a process)', () => {
     }
     expect(workerUp).toBe(false)
 
-    const second = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '1', '--json'])
+    const second = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '1', '--json'], { env })
     try {
       await second.waitFor(/"event":"ready"/, 60_000)
       expect(second.stderr()).toContain('stopping a chain left running by a previous veil dev')
@@ -136,7 +139,7 @@ describe('veil dev (as a process)', () => {
     const { mkdirSync, writeFileSync } = await import('node:fs')
     mkdirSync(dir)
     writeFileSync(join(dir, 'notes.txt'), 'mine')
-    const veil = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0'])
+    const veil = spawnVeil(['dev', '--dir', dir, '--port', '0', '--workers', '0'], { env })
     expect(await veil.exited).toBe(1)
     expect(veil.stderr()).toContain('is not a Veil devnet data dir')
     expect(veil.stderr()).toContain('fix: choose an empty or new directory with --dir')

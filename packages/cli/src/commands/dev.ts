@@ -79,6 +79,9 @@ export const devCommand: Command = {
               ['Registry', info.contracts.registry],
               ['Contracts', info.contracts.contracts],
               ['Commands', info.contracts.commands],
+              ...(info.kms
+                ? [['KMS', `${info.kms.url}  ${info.kms.address ?? ''}  (simulated TEE)`] as [string, string]]
+                : []),
               ...info.workers.map((w, i): [string, string] => [`Worker ${i}`, `${w.url}  ${w.address}`]),
               ['Network', `${relative(io.cwd, network.networkPath)}`],
             ]),

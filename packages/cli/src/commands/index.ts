@@ -1,10 +1,12 @@
 import type { Command } from '../command.js'
+import { attestVerifyCommand } from './attest.js'
 import { buildCommand } from './build.js'
 import { callCommand } from './call.js'
 import { contractsCommand } from './contracts.js'
 import { deployCommand } from './deploy.js'
 import { devCommand } from './dev.js'
 import { initCommand } from './init.js'
+import { kmsStartCommand } from './kms.js'
 import { logsCommand } from './logs.js'
 import { queryCommand } from './query.js'
 import { workerStartCommand } from './worker.js'
@@ -22,4 +24,6 @@ export const commands: Command[] = [
   contractsCommand,
   workersCommand,
   workerStartCommand,
+  kmsStartCommand,
+  attestVerifyCommand,
 ]

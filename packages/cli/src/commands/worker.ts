@@ -11,7 +11,9 @@ export const workerStartCommand: Command = {
   description:
     'Creates the worker identity in --data on first start, registers it on the ledger (the operator\n' +
     'account pays its gas), waits until it is approved and in a cluster, then follows the chain and\n' +
-    'serves GET /healthz and GET /v1/info until SIGINT/SIGTERM. The operator key comes from\n' +
+    'serves GET /healthz and GET /v1/info until SIGINT/SIGTERM. The identity and the cluster secret\n' +
+    'from the KMS are sealed to disk under the TEE’s key (--tee; the simulated TEE is for development\n' +
+    'and only a dev-mode ledger accepts it). The operator key comes from\n' +
     'VEIL_OPERATOR_KEY; on a local dev network a funded dev account is used when it is unset.',
   options: {
     network: {
@@ -43,6 +45,17 @@ export const workerStartCommand: Command = {
       valueName: '<url>',
       description: 'URL to register (default: the listening address)',
     },
+    tee: {
+      type: 'string',
+      valueName: '<kind>',
+      description: 'simulated (development only) or tdx (an Intel TDX confidential VM)',
+      default: 'simulated',
+    },
+    'sealing-key-file': {
+      type: 'string',
+      valueName: '<file>',
+      description: 'with --tee tdx: the sealing root only this TD can read (docs/trust.md)',
+    },
     'log-level': {
       type: 'string',
       valueName: '<level>',
@@ -67,13 +80,25 @@ export const workerStartCommand: Command = {
       throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
     }
     const port = intOption(ctx, 'port', 0, 65535) ?? 0
-    const [{ Worker, createLogger }, { readNetworkFile }, { devAccount }, { privateKeyToAccount }] =
-      await Promise.all([
-        import('@veil/runtime'),
-        import('@veil/devnet'),
-        import('@veil/ledger'),
-        import('viem/accounts'),
-      ])
+    const teeKind = stringOption(ctx, 'tee') ?? 'simulated'
+    if (teeKind !== 'simulated' && teeKind !== 'tdx')
+      throw new UsageError(`--tee must be simulated or tdx, got "${teeKind}"`)
+    const sealingKeyFile = stringOption(ctx, 'sealing-key-file')
+    if (sealingKeyFile !== undefined && teeKind !== 'tdx')
+      throw new UsageError('--sealing-key-file goes with --tee tdx (the simulated TEE has its own)')
+    const [
+      { Worker, createLogger },
+      { readNetworkFile },
+      { devAccount },
+      { privateKeyToAccount },
+      { createTdxTee },
+    ] = await Promise.all([
+      import('@veil/runtime'),
+      import('@veil/devnet'),
+      import('@veil/ledger'),
+      import('viem/accounts'),
+      import('@veil/attestation'),
+    ])
     const network = readNetworkFile(pathOption(ctx, 'network', '.veil/network.json'))
     const operatorKey = io.env.VEIL_OPERATOR_KEY
     if (operatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) {
@@ -97,6 +122,13 @@ export const workerStartCommand: Command = {
       port,
       ...(stringOption(ctx, 'public-url') ? { publicUrl: stringOption(ctx, 'public-url') as string } : {}),
       ...(operator ? { operator } : {}),
+      ...(teeKind === 'tdx'
+        ? {
+            tee: createTdxTee(
+              sealingKeyFile ? { sealingKeyFile: pathOption(ctx, 'sealing-key-file', '') } : {},
+            ),
+          }
+        : {}),
       logger,
     })
 

@@ -62,7 +62,12 @@ export const workersCommand: Command = {
         if (flag(ctx, 'offline') || worker.url === '') return row
         row.health = await client.getWorkerHealth(worker.url)
         try {
-          defaultVerifyWorker({ registered: worker, info: await client.getWorkerInfo(worker.url) })
+          defaultVerifyWorker({
+            registered: worker,
+            info: await client.getWorkerInfo(worker.url),
+            chainId: await client.getChainId(),
+            registry: client.addresses.registry,
+          })
           row.verified = { ok: true }
         } catch (error) {
           row.verified = { ok: false, reason: error instanceof Error ? error.message : String(error) }

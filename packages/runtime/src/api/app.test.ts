@@ -6,6 +6,8 @@ const info: WorkerInfo = {
   address: '0x0000000000000000000000000000000000000001',
   x25519: `0x${'11'.repeat(32)}`,
   measurement: `0x${'22'.repeat(32)}`,
+  tee: 'simulated',
+  quote: null,
   cluster: '1',
   chain: { block: '7', hash: `0x${'33'.repeat(32)}` },
   stateDigest: `0x${'44'.repeat(32)}`,

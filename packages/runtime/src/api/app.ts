@@ -1,9 +1,10 @@
 import type { Hex } from '@veil/protocol'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { ApiError } from './errors.js'
+import { ApiError, errorReply } from './errors.js'
 import type { Limiter } from './limiter.js'
 import type { WorkerMetrics } from './metrics.js'
+import { answerQuery, MAX_REQUEST_BYTES, payloadTooLarge } from './query-route.js'
 
 /** The worker phases a client or operator can observe through `/healthz`. */
 export type WorkerPhase = 'starting' | 'registering' | 'following' | 'stopping' | 'failed'
@@ -12,7 +13,10 @@ export interface WorkerInfo {
   version: string
   address: Hex
   x25519: Hex
-  measurement: Hex
+  measurement: Hex | null
+  /** The TEE kind and this worker's quote over its key binding (base64url), once started. */
+  tee: 'simulated' | 'tdx' | null
+  quote: string | null
   cluster: string | null
   chain: { block: string | null; hash: Hex | null }
   stateDigest: Hex | null
@@ -39,9 +43,6 @@ export interface WorkerApiSource {
   /** Bounds concurrent queries. */
   limiter?: Limiter
 }
-
-/** Largest request body accepted (a sealed query carries its arguments). */
-export const MAX_REQUEST_BYTES = 1024 * 1024
 
 const TX_HASH = /^0x[0-9a-fA-F]{64}$/
 const CONTRACT_ID = /^[1-9][0-9]{0,19}$/
@@ -93,25 +94,11 @@ export function createWorkerApp(source: WorkerApiSource): Hono {
     bodyLimit({
       maxSize: MAX_REQUEST_BYTES,
       onError: () => {
-        throw new ApiError(
-          413,
-          'PAYLOAD_TOO_LARGE',
-          `request bodies are limited to ${MAX_REQUEST_BYTES} bytes`,
-        )
+        throw payloadTooLarge()
       },
     }),
-    async (c) => {
-      const query = source.query
-      if (!query) throw notReady()
-      let body: unknown
-      try {
-        body = await c.req.json()
-      } catch {
-        throw new ApiError(400, 'BAD_REQUEST', 'the request body is not valid JSON')
-      }
-      const run = () => query(body)
-      return c.json(await (source.limiter ? source.limiter.run(run) : run()))
-    },
+    // The worker's server answers this route on node:http directly (`createQueryRoute`), alike.
+    async (c) => c.json(await answerQuery(source, () => c.req.text())),
   )
 
   app.get('/metrics', async (c) => {
@@ -128,19 +115,8 @@ export function createWorkerApp(source: WorkerApiSource): Hono {
     ),
   )
   app.onError((error, c) => {
-    if (error instanceof ApiError) {
-      source.metrics?.errors.inc({ code: error.code })
-      const headers: Record<string, string> =
-        error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) }
-      return c.json(
-        { ok: false, error: { code: error.code, message: error.shortMessage } },
-        error.status,
-        headers,
-      )
-    }
-    source.metrics?.errors.inc({ code: 'INTERNAL' })
-    // Never echo internal details: they may carry state.
-    return c.json({ ok: false, error: { code: 'INTERNAL', message: 'internal error' } }, 500)
+    const reply = errorReply(error, source.metrics)
+    return c.json(reply.body, reply.status, reply.headers)
   })
   return app
 }

@@ -13,7 +13,8 @@ import type { QueryCrypto } from './query.js'
 
 /**
  * The query primitives on node:crypto (HPKE, AEAD) and noble (EIP-712, secp256k1), with a signer that
- * precomputes signature nonces in the background so answering stays within the latency budget.
+ * precomputes signature nonces in a worker thread, so that the scalar multiplication of each signature
+ * (the largest single cost of an answer) neither blocks the event loop nor adds to a query's latency.
  */
 export function createNodeQueryCrypto(options: {
   chainId: number
@@ -25,7 +26,9 @@ export function createNodeQueryCrypto(options: {
   const domain: VeilDomain = { chainId: options.chainId, verifyingContract: options.registry }
   let signer: PrecomputedSigner | undefined
   const answerSigner = () => {
-    signer ??= createPrecomputedSigner(options.signingKey)
+    // Created on first use (not every user of these primitives signs); the first answers compute their
+    // own nonces while the thread fills the pool.
+    signer ??= createPrecomputedSigner(options.signingKey, { poolSize: 256, thread: true })
     return signer
   }
   return {

@@ -8,10 +8,15 @@ import {
   LOGS_QUERY_METHOD,
   type Logger,
 } from '@veil/protocol'
-import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
+import {
+  CODE_TABLE,
+  CONTRACTS_TABLE,
+  type ContractRecord,
+  decodeContractRecord,
+} from '../follower/contracts.js'
 import type { EngineCache } from '../follower/executor.js'
 import { ContractError } from '../sandbox/index.js'
-import type { StateStore } from '../state/index.js'
+import type { ContractKeyring, StateStore } from '../state/index.js'
 import { ApiError } from './errors.js'
 import { answerLogsQuery, queryLogText } from './logs.js'
 import type { WorkerMetrics } from './metrics.js'
@@ -59,6 +64,8 @@ export interface QueryServiceOptions {
   crypto: QueryCrypto
   clock: Clock
   randomBytes: (n: number) => Uint8Array
+  /** Contracts' own keys (`ctx.contract.address`, `ctx.keys`), the same the block executor uses. */
+  keys: ContractKeyring
   metrics?: WorkerMetrics
   logger: Logger
   /** How far a request's timestamp may be from this worker's clock. */
@@ -78,7 +85,13 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
  * block) so anyone can check who answered.
  */
 export class QueryService {
+  /** Nonces answered within the replay window, by expiry; Map order is insertion order, i.e. by expiry. */
   private readonly seen = new Map<string, number>()
+  /** The HPKE info of each contract's queries (the contracts a worker runs are few). */
+  private readonly infos = new Map<string, Uint8Array>()
+  /** Contract records and code as of the committed block `deployedAt`, read once per block. */
+  private readonly deployedContracts = new Map<string, DeployedContract>()
+  private deployedAt: Hex | undefined
   private readonly skewMs: number
   private lastPrune = 0
 
@@ -109,17 +122,22 @@ export class QueryService {
         retryAfterSeconds: 1,
       })
     }
-    const recordBytes = store.getPlain(CONTRACTS_TABLE, request.contract)
-    if (!recordBytes)
+    const deployed = this.deployed(store, cursor.hash, request.contract)
+    if (!deployed)
       throw new ApiError(
         404,
         'UNKNOWN_CONTRACT',
         `contract ${request.contract} is not deployed to this worker's cluster`,
       )
 
-    const info = utf8.encode(
-      `veil/v1/query/${this.options.chainId}/${this.options.registry.toLowerCase()}/${worker.address.toLowerCase()}/${request.contract}`,
-    )
+    let info = this.infos.get(request.contract)
+    if (!info) {
+      // Only deployed contracts get here, so the cache grows no faster than the cluster's contracts.
+      info = utf8.encode(
+        `veil/v1/query/${this.options.chainId}/${this.options.registry.toLowerCase()}/${worker.address.toLowerCase()}/${request.contract}`,
+      )
+      this.infos.set(request.contract, info)
+    }
     let opened: ReturnType<QueryCrypto['openRequest']>
     try {
       opened = crypto.openRequest({
@@ -163,8 +181,7 @@ export class QueryService {
       }
     }
 
-    const record = decodeContractRecord(recordBytes)
-    const code = store.getPlain(CODE_TABLE, record.codeHash)
+    const { record, code } = deployed
     let answer: Record<string, unknown>
     if (query.method === LOGS_QUERY_METHOD) {
       answer = answerLogsQuery(store, record, caller, query.args)
@@ -175,7 +192,8 @@ export class QueryService {
         fuel: 0,
       }
     } else {
-      const engine = await engines.engineFor(record.codeHash, utf8Decoder.decode(code))
+      deployed.text ??= utf8Decoder.decode(code)
+      const engine = await engines.engineFor(record.codeHash, deployed.text)
       const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
       const outcome = await engine.invoke({
         env: {
@@ -184,6 +202,7 @@ export class QueryService {
           caller,
           block: { number: cursor.number, timestamp: now, hash: cursor.hash },
           randomSeed: this.options.randomBytes(32),
+          keys: this.options.keys.forContract(record.id),
         },
         method: query.method,
         argsText: encodeValue(query.args, 'args'),
@@ -265,6 +284,28 @@ export class QueryService {
     }
   }
 
+  /**
+   * A contract's record and code at the committed block `cursor`. Both change only in committed blocks,
+   * each of which moves the cursor (a rollback too), so they are read once per block, not per query.
+   */
+  private deployed(store: StateStore, cursor: Hex, id: string): DeployedContract | undefined {
+    if (this.deployedAt !== cursor) {
+      this.deployedContracts.clear()
+      this.deployedAt = cursor
+    }
+    let deployed = this.deployedContracts.get(id)
+    if (deployed === undefined) {
+      const recordBytes = store.getPlain(CONTRACTS_TABLE, id)
+      if (!recordBytes) return undefined
+      const record = decodeContractRecord(recordBytes)
+      deployed = { record, code: store.getPlain(CODE_TABLE, record.codeHash) }
+      // Bundles are up to 512 KiB: keep the contracts of the moment, not every contract ever queried.
+      if (this.deployedContracts.size >= MAX_DEPLOYED_CACHED) this.deployedContracts.clear()
+      this.deployedContracts.set(id, deployed)
+    }
+    return deployed
+  }
+
   /** Refuses a nonce seen within the replay window; forgets nonces once their timestamps are stale anyway. */
   private rememberNonce(nonce: Uint8Array, now: number): void {
     const key = bytesToBase64url(nonce)
@@ -273,10 +314,25 @@ export class QueryService {
     this.seen.set(key, now + 2 * this.skewMs)
     if (now - this.lastPrune > 1_000) {
       this.lastPrune = now
-      for (const [k, expiry] of this.seen) if (expiry < now) this.seen.delete(k)
+      // Oldest first: stop at the first nonce still in its window instead of walking all of them (tens of
+      // thousands at full load). Should the clock step back, a few expired nonces wait for a later prune,
+      // which refuses nothing that is not a replay.
+      for (const [k, expiry] of this.seen) {
+        if (expiry >= now) break
+        this.seen.delete(k)
+      }
     }
   }
 }
+
+interface DeployedContract {
+  record: ContractRecord
+  code: Uint8Array | undefined
+  /** The code as text, decoded on first use. */
+  text?: string
+}
+
+const MAX_DEPLOYED_CACHED = 32
 
 interface Envelope {
   contract: string

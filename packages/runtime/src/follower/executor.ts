@@ -26,7 +26,7 @@ import {
   SandboxCrashError,
   TimeoutError,
 } from '../sandbox/index.js'
-import type { BlockWriter, ContractSecrets } from '../state/index.js'
+import { type BlockWriter, ContractKeyring, type ContractSecrets } from '../state/index.js'
 import {
   CODE_TABLE,
   CONTRACTS_TABLE,
@@ -63,6 +63,8 @@ export interface BlockExecutorOptions {
   /** Only contracts deployed to this cluster are executed. */
   cluster: string
   secrets: ContractSecrets
+  /** Contracts' own keys (`ctx.contract.address`, `ctx.keys`); default: a keyring over `secrets`. */
+  keys?: ContractKeyring
   engines: EngineCache
   /** Opens sealed command payloads; without it they fail with INVALID_PAYLOAD. */
   opener?: CommandOpener
@@ -84,8 +86,11 @@ export class BlockExecutor {
   /** The last decoded record of each contract, with the bytes it was decoded from (see `contract`). */
   private readonly contractRecords = new Map<string, { bytes: Uint8Array; record: ContractRecord }>()
   private finalAttempt = false
+  private readonly keys: ContractKeyring
 
-  constructor(private readonly options: BlockExecutorOptions) {}
+  constructor(private readonly options: BlockExecutorOptions) {
+    this.keys = options.keys ?? new ContractKeyring(options.secrets)
+  }
 
   /**
    * Executes `events` (all from `block`, sorted by log index) into `writer`. Returns the receipts.
@@ -279,6 +284,7 @@ export class BlockExecutor {
       caller,
       block: { number: block.number, timestamp: Number(block.timestamp) * 1000, hash: block.hash },
       randomSeed: this.randomSeed(contractId, block.hash, base.logIndex),
+      keys: this.keys.forContract(contractId),
     }
     let outcome: InvokeOutcome
     try {

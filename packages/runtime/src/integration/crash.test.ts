@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { DEV_MASTER_SECRET } from '@veil/crypto'
+import { createSimulatedTee, SealedFiles } from '@veil/attestation'
 import { defaultVeilCommand, spawnWorker, type WorkerProcess } from '@veil/devnet'
 import { devAccount } from '@veil/ledger'
 import { type CommandReceipt, decodeValue, type Hex } from '@veil/protocol'
 import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DevContractSecrets, StateStore } from '../state/index.js'
+import { ClusterContractSecrets, StateStore } from '../state/index.js'
 import { CONTRACTS, startTestCluster, type TestCluster, type TestWorker } from '../testing/cluster.js'
+import { unsealClusterSecret } from '../worker/provisioning.js'
 
 interface Info {
   address: Hex
@@ -28,6 +29,7 @@ describe('crash safety', () => {
     cluster = await startTestCluster({ workers: 1 })
   }, 120_000)
   afterAll(async () => {
+    delete process.env.VEIL_SIM_PLATFORM_SECRET_FILE
     await victim?.stop()
     await cluster?.stop()
   })
@@ -35,6 +37,9 @@ describe('crash safety', () => {
   it('a worker killed with SIGKILL during a burst restarts at a committed block and converges, skipping and repeating nothing', async () => {
     const networkPath = join(cluster.root, 'network.json')
     writeFileSync(networkPath, JSON.stringify(cluster.network))
+    // The child's simulated TEE: a platform secret of this test, not the user's ~/.veil one.
+    const platformFile = join(cluster.root, 'platform.key')
+    process.env.VEIL_SIM_PLATFORM_SECRET_FILE = platformFile
     const dataDir = join(cluster.root, 'victim')
     const start = () =>
       spawnWorker({
@@ -75,9 +80,12 @@ describe('crash safety', () => {
     await victim.stop()
 
     // Audit the victim's own store: one receipt per command, seq 1..60 in order, the sum applied once.
+    const tee = createSimulatedTee({ measurement: new Uint8Array(32), platformSecretFile: platformFile })
+    const clusterSecret = await unsealClusterSecret(dataDir, 1n, new SealedFiles(tee))
+    if (!clusterSecret) throw new Error('the victim kept no cluster secret')
     const store = StateStore.open({
       path: join(dataDir, 'state'),
-      secrets: new DevContractSecrets({ devMasterSecret: DEV_MASTER_SECRET, clusterId: '1' }),
+      secrets: new ClusterContractSecrets(clusterSecret),
     })
     try {
       const seqs = txs.map((tx) => {

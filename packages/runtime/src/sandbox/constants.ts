@@ -19,3 +19,13 @@ export const MAX_RANDOM_BYTES = 65_536
 export const MAX_ARGS_BYTES = 4 * 1024 * 1024
 /** Largest failure report (a JSON `GuestFailure`) the host reads from the guest. */
 export const MAX_FAILURE_CHARS = 32 * 1024
+/** One `ctx.keys.sign` message is at most this many bytes (UTF-8 for text). */
+export const MAX_SIGN_MESSAGE_BYTES = 65_536
+/** A `ctx.keys.derive` path is at most this many characters (as `MAX_USER_PATH_LENGTH` of @veil/crypto). */
+export const MAX_KEY_PATH_CHARS = 256
+/**
+ * A `ctx.keys.derive` path: printable ASCII other than space, in non-empty '/'-separated segments. The
+ * guest checks it to throw a real RangeError; the host checks again with @veil/crypto's
+ * `isContractUserKeyPath` (a test keeps the two equal).
+ */
+export const KEY_PATH_PATTERN = /^[\x21-\x2e\x30-\x7e]+(?:\/[\x21-\x2e\x30-\x7e]+)*$/

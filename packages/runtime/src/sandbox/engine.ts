@@ -38,6 +38,7 @@ import type { ContractEngineOptions, InvokeOutcome, InvokeRequest } from './type
 import { utf8Length } from './value-check.js'
 
 const DEFAULT_QUERY_POOL_SIZE = 2
+const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
 const MiB = 1024 * 1024
 
 /** A request the engine cannot even attempt (a caller bug, not a contract failure). */
@@ -163,6 +164,10 @@ export class ContractEngine {
     }
     if (!Number.isFinite(env.block.timestamp))
       throw new InvalidRequestError('env.block.timestamp must be a number')
+    const keys = env.keys
+    if (keys !== undefined && (typeof keys.address !== 'string' || !ADDRESS_RE.test(keys.address))) {
+      throw new InvalidRequestError('env.keys.address must be a 0x-prefixed 20-byte hex address')
+    }
     const base = kind === 'query' ? this.queryLimits : this.commandLimits
     const limits = resolveLimits(base, request.limits)
     if (limits.memoryBytes > Math.max(this.commandLimits.memoryBytes, this.queryLimits.memoryBytes)) {
@@ -189,6 +194,7 @@ export class ContractEngine {
       method,
       contractId: env.contractId,
       caller: env.caller,
+      contractAddress: keys?.address ?? null,
       block: { number: env.block.number.toString(), timestamp: env.block.timestamp, hash: env.block.hash },
       mathRandomSeed: mathRandomSeed(kind === 'query' ? this.random : env.randomSeed),
       maxResultBytes: limits.maxResultBytes,
@@ -205,6 +211,7 @@ export class ContractEngine {
         host: request.host,
         random: kind === 'query' ? this.random : deterministicRandom(env.randomSeed),
         now: kind === 'query' ? () => this.clock.now() : () => timestamp,
+        keys,
       })
     } finally {
       pool.release(instance)

@@ -14,6 +14,8 @@ export interface InvocationDescriptor {
   readonly method: string
   readonly contractId: string
   readonly caller: string | null
+  /** `ctx.contract.address`: the contract's EIP-55 address, or null when the host has no keys for it. */
+  readonly contractAddress: string | null
   readonly block: { readonly number: string; readonly timestamp: number; readonly hash: string }
   /**
    * Seed of the guest's Math.random generator: four unsigned 32-bit words as 32 hex digits (fixed width,
@@ -56,6 +58,13 @@ export interface GuestHost {
   emit(name: string, dataText: string): void
   log(level: string, message: string): void
   randomBytes(length: number): ArrayBuffer
+  /** `ctx.keys.derive`: 32 bytes derived from the contract secret under `path`. */
+  keysDerive(path: string): ArrayBuffer
+  /**
+   * `ctx.keys.sign`: the EIP-191 signature (0x hex) of `message`, which is the text itself for 'text',
+   * or the bytes as a Latin-1 string (one character per byte) for 'bytes'.
+   */
+  keysSign(format: 'text' | 'bytes', message: string): string
   /** Reports success with the encoded result. */
   succeed(resultText: string): void
   /** Reports failure with a JSON `GuestFailure`. */

@@ -1,6 +1,7 @@
 /**
  * The QuickJS side of the host functions: converts guest handles to host values (with size checks
- * before copying), delegates to the current `InvocationState`, and converts the answers back.
+ * before copying), delegates to the current `InvocationState`, and converts the answers back. Strings
+ * cross by explicit length (`GuestStrings`), never as C strings, so every character arrives.
  *
  * They are created once per instance, before the snapshot: creating functions per invocation would leak
  * entries in quickjs-emscripten's host-reference map, which lives outside the restored memory.
@@ -10,12 +11,15 @@ import {
   MAX_EVENT_DATA_BYTES,
   MAX_EVENT_NAME_BYTES,
   MAX_FAILURE_CHARS,
+  MAX_KEY_PATH_CHARS,
   MAX_LOG_MESSAGE_CHARS,
+  MAX_SIGN_MESSAGE_BYTES,
   MAX_STORAGE_KEY_BYTES,
   MAX_STORAGE_VALUE_BYTES,
 } from './constants.js'
 import type { FuelMeter } from './fuel.js'
 import type { GuestFailure, GuestHost } from './guest-protocol.js'
+import type { GuestStrings } from './guest-strings.js'
 import { GuestError, type InvocationState } from './invocation.js'
 
 export interface HostFunctionTarget {
@@ -36,6 +40,7 @@ type Implementation = (state: InvocationState, args: readonly QuickJSHandle[]) =
 
 function stringArg(
   context: QuickJSContext,
+  strings: GuestStrings,
   args: readonly QuickJSHandle[],
   index: number,
   maxChars: number,
@@ -49,7 +54,7 @@ function stringArg(
   if (!(length <= maxChars)) {
     throw new GuestError('RangeError', `${what} is longer than ${maxChars} characters`)
   }
-  return context.getString(handle)
+  return strings.read(handle)
 }
 
 function numberArg(
@@ -64,44 +69,62 @@ function numberArg(
   return context.getNumber(handle)
 }
 
+function messageFormat(format: string): 'text' | 'bytes' {
+  if (format === 'text' || format === 'bytes') return format
+  throw new GuestError('TypeError', `Unknown message format ${JSON.stringify(format.slice(0, 16))}`)
+}
+
 function logLevel(level: string): 'info' | 'warn' | 'error' {
   if (level === 'info' || level === 'warn' || level === 'error') return level
   throw new GuestError('TypeError', `Unknown log level ${JSON.stringify(level.slice(0, 16))}`)
 }
 
 /** Defines `globalThis.__veilHost` (see `GuestHost`); the prelude captures and deletes it. */
-export function installHostFunctions(context: QuickJSContext, target: HostFunctionTarget): void {
+export function installHostFunctions(
+  context: QuickJSContext,
+  strings: GuestStrings,
+  target: HostFunctionTarget,
+): void {
   const bool = (value: boolean): QuickJSHandle => (value ? context.true : context.false)
+  const text = (args: readonly QuickJSHandle[], index: number, maxChars: number, what: string): string =>
+    stringArg(context, strings, args, index, maxChars, what)
   const implementations: Record<keyof GuestHost, Implementation> = {
     storageGet(state, args) {
-      const text = state.storageGet(stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))
-      return text === undefined ? undefined : context.newString(text)
+      const value = state.storageGet(text(args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))
+      return value === undefined ? undefined : strings.create(value)
     },
     storageHas: (state, args) =>
-      bool(state.storageHas(stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))),
+      bool(state.storageHas(text(args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))),
     storageSet(state, args) {
-      const key = stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key')
-      state.storageSet(
-        key,
-        stringArg(context, args, 1, MAX_STORAGE_VALUE_BYTES, `The value of storage key "${key}"`),
-      )
+      const key = text(args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key')
+      state.storageSet(key, text(args, 1, MAX_STORAGE_VALUE_BYTES, `The value of storage key "${key}"`))
       return undefined
     },
     storageDelete: (state, args) =>
-      bool(state.storageDelete(stringArg(context, args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))),
+      bool(state.storageDelete(text(args, 0, MAX_STORAGE_KEY_BYTES, 'The storage key'))),
     emit(state, args) {
-      const name = stringArg(context, args, 0, MAX_EVENT_NAME_BYTES, 'The event name')
-      state.emit(name, stringArg(context, args, 1, MAX_EVENT_DATA_BYTES, `The data of event "${name}"`))
+      const name = text(args, 0, MAX_EVENT_NAME_BYTES, 'The event name')
+      state.emit(name, text(args, 1, MAX_EVENT_DATA_BYTES, `The data of event "${name}"`))
       return undefined
     },
     log(state, args) {
-      const level = logLevel(stringArg(context, args, 0, 16, 'The log level'))
-      state.log(level, stringArg(context, args, 1, MAX_LOG_MESSAGE_CHARS, 'The log message'))
+      const level = logLevel(text(args, 0, 16, 'The log level'))
+      state.log(level, text(args, 1, MAX_LOG_MESSAGE_CHARS, 'The log message'))
       return undefined
     },
     randomBytes(state, args) {
       const bytes = state.randomBytes(numberArg(context, args, 0, 'length'))
       return context.newArrayBuffer(bytes.slice().buffer)
+    },
+    keysDerive(state, args) {
+      const key = state.keysDerive(text(args, 0, MAX_KEY_PATH_CHARS, 'The key path'))
+      return context.newArrayBuffer(key.slice().buffer)
+    },
+    keysSign(state, args) {
+      const format = messageFormat(text(args, 0, 16, 'The message format'))
+      // A message of at most MAX_SIGN_MESSAGE_BYTES bytes has at most as many UTF-16 units.
+      const message = text(args, 1, MAX_SIGN_MESSAGE_BYTES, 'The message')
+      return strings.create(state.keysSign(format, message))
     },
     succeed(state, args) {
       const max = state.limits.maxResultBytes
@@ -115,11 +138,11 @@ export function installHostFunctions(context: QuickJSContext, target: HostFuncti
         state.fail(JSON.stringify(failure))
         return undefined
       }
-      state.succeed(stringArg(context, args, 0, max, 'The result'))
+      state.succeed(text(args, 0, max, 'The result'))
       return undefined
     },
     fail(state, args) {
-      state.fail(stringArg(context, args, 0, MAX_FAILURE_CHARS, 'The failure report'))
+      state.fail(text(args, 0, MAX_FAILURE_CHARS, 'The failure report'))
       return undefined
     },
   }
@@ -132,6 +155,11 @@ export function installHostFunctions(context: QuickJSContext, target: HostFuncti
         const state = target.current()
         if (!state) throw new GuestError('Error', `${name} is not available while the contract module loads`)
         return implementation(state, args)
+      } catch (error) {
+        // quickjs-emscripten would rebuild the error with C strings, cutting a message at a NUL (one
+        // quoting a storage key, say): throw it as a guest Error made with exact strings instead.
+        if (error instanceof GuestError) throw strings.error(error.name, error.message)
+        throw error
       } finally {
         target.meter.hostDepth--
       }

@@ -22,6 +22,8 @@ const HOSTILE = bundle(`{
     storageFlood(ctx) { for (let i = 0; ; i++) ctx.storage.set('k' + i, 'x'.repeat(1000)) },
     bigValue(ctx) { ctx.storage.set('big', 'x'.repeat(300 * 1024)) },
     longKey(ctx) { ctx.storage.set('k'.repeat(2000), 1) },
+    deposit(ctx, user, amount) { ctx.storage.set('balance:' + user, amount); return ctx.storage.get('balance:' + user) },
+    setKey(ctx, key, value) { try { ctx.storage.set(key, value); return 'set' } catch (e) { return e.name + ': ' + e.message } },
     regex() { return /(a+)+$/.test('a'.repeat(40) + '!') },
     indexOf() { return 'a'.repeat(1 << 20).indexOf('a'.repeat(1 << 17) + 'b') },
     bigint() { return (3n ** 3000000n).toString().length },
@@ -147,6 +149,43 @@ describe('hostile contracts', () => {
     const key = await call(engine, 'command', 'longKey', [], { host })
     expect(key.ok || key.error.message).toMatch(/RangeError: The storage key is longer than 1024/)
     expect(host.store.has('big')).toBe(false)
+  })
+
+  it('cannot alias another storage key with NUL, a leading BOM or an unpaired surrogate', async () => {
+    const host = recordingHost(
+      new Map([
+        ['balance:victim', '100'],
+        ['admin', '"alice"'],
+        ['\ufffd\ufffd\ufffd', '"replacement"'],
+      ]),
+    )
+    // Each of these used to reach the host as a key that already existed: cut at the NUL, stripped of the
+    // U+FEFF by the C-string decoder, or with the surrogate replaced by U+FFFD.
+    for (const user of ['victim\0', 'victim\0evil', 'victim\0\0']) {
+      expect(resultOf(await call(engine, 'command', 'deposit', [user, 1], { host }))).toBe(1)
+    }
+    expect(resultOf(await call(engine, 'command', 'setKey', ['\ufeffadmin', 'mallory'], { host }))).toBe(
+      'set',
+    )
+    expect(resultOf(await call(engine, 'command', 'setKey', ['admin\0', 'mallory'], { host }))).toBe('set')
+    expect(resultOf(await call(engine, 'command', 'setKey', ['\ud800', 'mallory'], { host }))).toMatch(
+      /^TypeError: Storage keys must be well-formed Unicode/,
+    )
+    expect(host.store.get('balance:victim')).toBe('100')
+    expect(host.store.get('admin')).toBe('"alice"')
+    expect(host.store.get('\ufffd\ufffd\ufffd')).toBe('"replacement"')
+    expect([...host.store.keys()].sort()).toEqual(
+      [
+        'balance:victim',
+        'admin',
+        '\ufffd\ufffd\ufffd',
+        'balance:victim\0',
+        'balance:victim\0evil',
+        'balance:victim\0\0',
+        '\ufeffadmin',
+        'admin\0',
+      ].sort(),
+    )
   })
 
   it('interrupts catastrophic regex backtracking inside the regexp engine', async () => {

@@ -26,8 +26,10 @@ export {
   MAX_ARGS_BYTES,
   MAX_EVENT_DATA_BYTES,
   MAX_EVENT_NAME_BYTES,
+  MAX_KEY_PATH_CHARS,
   MAX_LOG_MESSAGE_CHARS,
   MAX_RANDOM_BYTES,
+  MAX_SIGN_MESSAGE_BYTES,
   MAX_STORAGE_KEY_BYTES,
   MAX_STORAGE_VALUE_BYTES,
   type SandboxLimits,
@@ -35,6 +37,7 @@ export {
 export type { RandomSource } from './random.js'
 export type {
   ContractEngineOptions,
+  ContractKeyHost,
   InvocationEnv,
   InvocationHost,
   InvokeOutcome,

@@ -11,6 +11,7 @@ import type { QuickJSContext, QuickJSHandle, QuickJSRuntime } from 'quickjs-emsc
 import { InvalidBundleError, SandboxCrashError } from './errors.js'
 import { FuelMeter, MeterAbort, type StopReason } from './fuel.js'
 import type { ContractShape, InvocationDescriptor } from './guest-protocol.js'
+import { GuestStrings } from './guest-strings.js'
 import { guestStringLength, installHostFunctions } from './host-functions.js'
 import { type GuestOutcome, InvocationState } from './invocation.js'
 import type { SandboxLimits } from './limits.js'
@@ -18,7 +19,7 @@ import { instantiateQuickJS, type QuickJSWasmInstance } from './quickjs-wasm.js'
 import type { RandomSource } from './random.js'
 import { breakReader, MemorySnapshot } from './snapshot.js'
 import { BUNDLE_FILENAME, PRELUDE_FILENAME, type StackMapper } from './source-map.js'
-import type { InvocationHost } from './types.js'
+import type { ContractKeyHost, InvocationHost } from './types.js'
 
 export interface InstanceOptions {
   /** The contract bundle. */
@@ -47,6 +48,8 @@ export interface RunPlan {
   readonly random: RandomSource
   /** `Date.now()` inside the sandbox. */
   readonly now: () => number
+  /** The contract's keys (`ctx.keys`). */
+  readonly keys?: ContractKeyHost | undefined
 }
 
 /** An exception that escaped the prelude's dispatcher (e.g. it could not even report a failure). */
@@ -78,13 +81,18 @@ const RETIRE_MEMORY_BYTES = 64 * 1024 * 1024
 /** Reads `name` and `message` of a guest exception, bounded; runs under the active meter. */
 function describeGuestException(
   context: QuickJSContext,
+  strings: GuestStrings,
   handle: QuickJSHandle,
 ): EscapedError & { stack: string } {
   const read = (key: string, max: number): string => {
     if (context.typeof(handle) !== 'object') return ''
     const value = context.getProp(handle, key)
-    if (context.typeof(value) !== 'string') return ''
-    return guestStringLength(context, value) <= max ? context.getString(value) : ''
+    if (context.typeof(value) !== 'string' || guestStringLength(context, value) > max) return ''
+    try {
+      return strings.read(value)
+    } catch {
+      return '' // QuickJS ran out of memory copying it
+    }
   }
   const type = context.typeof(handle)
   if (type !== 'object') return { name: 'Error', message: `a thrown ${type}`, stack: '' }
@@ -116,6 +124,7 @@ export class SandboxInstance {
     >,
     private readonly runtime: QuickJSRuntime,
     private readonly context: QuickJSContext,
+    private readonly strings: GuestStrings,
     private readonly meter: FuelMeter,
     private readonly dispatch: QuickJSHandle,
     private readonly setClock: (now: () => number) => void,
@@ -146,8 +155,10 @@ export class SandboxInstance {
       if (!handle.alive) throw new SandboxCrashError('QuickJS context is not alive')
     }
 
+    // Allocates once, before the snapshot.
+    const strings = new GuestStrings(context, wasm.memory, wasm.strings)
     let instance: SandboxInstance | undefined
-    installHostFunctions(context, { current: () => instance?.current, meter })
+    installHostFunctions(context, strings, { current: () => instance?.current, meter })
 
     const { loadLimits } = options
     runtime.setMemoryLimit(loadLimits.memoryBytes)
@@ -156,9 +167,9 @@ export class SandboxInstance {
     let dispatch: QuickJSHandle
     let shape: ContractShape
     try {
-      const prelude = SandboxInstance.loadPrelude(context, options.prelude)
+      const prelude = SandboxInstance.loadPrelude(context, strings, options.prelude)
       dispatch = prelude.dispatch
-      shape = SandboxInstance.loadBundle(context, runtime, meter, prelude.describe, options)
+      shape = SandboxInstance.loadBundle(context, strings, runtime, meter, prelude.describe, options)
     } catch (error) {
       // Traps while loading: the bundle is at fault (too much work, too deep), unless QuickJS aborted.
       if (error instanceof MeterAbort)
@@ -201,6 +212,7 @@ export class SandboxInstance {
       wasm,
       runtime,
       context,
+      strings,
       meter,
       dispatch,
       (now) => {
@@ -219,12 +231,13 @@ export class SandboxInstance {
   /** Evaluates the prelude and takes its exports before any contract code can see or replace them. */
   private static loadPrelude(
     context: QuickJSContext,
+    strings: GuestStrings,
     prelude: string,
   ): { dispatch: QuickJSHandle; describe: QuickJSHandle } {
     const evaluate = (code: string): void => {
       const result = context.evalCode(code, PRELUDE_FILENAME, { type: 'global', strict: true })
       if (result.error) {
-        const { name, message } = describeGuestException(context, result.error)
+        const { name, message } = describeGuestException(context, strings, result.error)
         throw new SandboxCrashError(`the prelude failed to load: ${name}: ${message}`)
       }
       result.value.dispose()
@@ -243,6 +256,7 @@ export class SandboxInstance {
 
   private static loadBundle(
     context: QuickJSContext,
+    strings: GuestStrings,
     runtime: QuickJSRuntime,
     meter: FuelMeter,
     describe: QuickJSHandle,
@@ -251,7 +265,7 @@ export class SandboxInstance {
     const fail = (what: string, error: QuickJSHandle | undefined): never => {
       if (meter.stopReason) throw new InvalidBundleError(`${what}: ${STOP_REASONS[meter.stopReason]}`)
       if (!error) throw new InvalidBundleError(what)
-      const { name, message, stack } = describeGuestException(context, error)
+      const { name, message, stack } = describeGuestException(context, strings, error)
       const frames = options.mapper.frames(stack)
       throw new InvalidBundleError(`${what}: ${name}: ${message}`, { metaMessages: frames })
     }
@@ -267,7 +281,7 @@ export class SandboxInstance {
     const described = context.callFunction(describe, context.undefined)
     describe.dispose()
     if (described.error) return fail('the bundle does not define a contract', described.error)
-    const text = context.typeof(described.value) === 'string' ? context.getString(described.value) : ''
+    const text = context.typeof(described.value) === 'string' ? strings.read(described.value) : ''
     described.value.dispose()
     return JSON.parse(text) as ContractShape
   }
@@ -277,7 +291,7 @@ export class SandboxInstance {
     if (this.broken) throw new SandboxCrashError('this sandbox instance is broken')
     // QuickJS's own limit only stops single allocations larger than the limit in this build; the meter
     // enforces the limit on the heap as a whole (see fuel.ts).
-    const { context, runtime, meter, stackTracker } = this
+    const { context, strings, runtime, meter, stackTracker } = this
     // Only the stack above the lowest pointer reached since the last restore can differ (snapshot.ts);
     // restart the tracking right away, while memory equals the snapshot.
     this.snapshot.restoreInto(this.memory, stackTracker.lowestStackPointer())
@@ -296,11 +310,11 @@ export class SandboxInstance {
     this.setClock(plan.now)
     meter.begin(plan.limits.fuel, plan.limits.deadlineMs, this.heapStart + plan.limits.memoryBytes)
     try {
-      const descriptor = context.newString(JSON.stringify(plan.descriptor))
-      const args = context.newString(plan.argsText)
+      const descriptor = strings.create(JSON.stringify(plan.descriptor))
+      const args = strings.create(plan.argsText)
       const called = context.callFunction(this.dispatch, context.undefined, descriptor, args)
       if (called.error) {
-        if (!meter.stopReason) escaped = describeGuestException(context, called.error)
+        if (!meter.stopReason) escaped = describeGuestException(context, strings, called.error)
       } else {
         escaped = await this.drain(state)
       }
@@ -335,7 +349,7 @@ export class SandboxInstance {
       if (runtime.hasPendingJob()) {
         const jobs = runtime.executePendingJobs(-1)
         if (jobs.error) {
-          return meter.stopReason ? undefined : describeGuestException(this.context, jobs.error)
+          return meter.stopReason ? undefined : describeGuestException(this.context, this.strings, jobs.error)
         }
         continue
       }

@@ -3,11 +3,14 @@
  * (created once, before the snapshot) delegate to. It validates what the guest asks for, charges fuel
  * before doing anything, forwards effects to the caller's `InvocationHost`, and records the outcome.
  */
+import { isContractUserKeyPath } from '@veil/crypto'
 import {
   MAX_EVENT_DATA_BYTES,
   MAX_EVENT_NAME_BYTES,
+  MAX_KEY_PATH_CHARS,
   MAX_LOG_MESSAGE_CHARS,
   MAX_RANDOM_BYTES,
+  MAX_SIGN_MESSAGE_BYTES,
   MAX_STORAGE_KEY_BYTES,
   MAX_STORAGE_VALUE_BYTES,
 } from './constants.js'
@@ -16,8 +19,16 @@ import type { FuelMeter } from './fuel.js'
 import type { InvocationDescriptor } from './guest-protocol.js'
 import { FUEL_COSTS, type SandboxLimits } from './limits.js'
 import type { RandomSource } from './random.js'
-import type { InvocationHost } from './types.js'
+import type { ContractKeyHost, InvocationHost } from './types.js'
 import { canonicalValueProblem, utf8Length } from './value-check.js'
+
+const utf8 = new TextEncoder()
+const SIGNATURE_HEX = /^0x[0-9a-f]{130}$/
+// Byte messages arrive one character (U+0000–U+00FF) per byte (see the prelude's `bytesText`).
+const NOT_BYTE_TEXT = /[^\0-\xff]/
+// Only unpaired surrogates match: UTF-8 cannot encode them, so a key holding one cannot be stored as
+// itself (the state store refuses it) and a text message would be signed as something else.
+const LONE_SURROGATE = /\p{Cs}/u
 
 /** An error the guest sees (thrown into QuickJS with this name and message). */
 export class GuestError extends Error {
@@ -39,6 +50,8 @@ export interface InvocationInit {
   readonly random: RandomSource
   /** What `Date.now()` returns inside the sandbox. */
   readonly now: () => number
+  /** The contract's keys (`ctx.keys`); without them `ctx.keys` throws. */
+  readonly keys?: ContractKeyHost | undefined
 }
 
 export class InvocationState {
@@ -54,6 +67,7 @@ export class InvocationState {
   private readonly host: InvocationHost
   private readonly meter: FuelMeter
   private readonly random: RandomSource
+  private readonly keys: ContractKeyHost | undefined
   private readonly hostTasks: Promise<void>[] = []
 
   constructor(init: InvocationInit) {
@@ -64,6 +78,7 @@ export class InvocationState {
     this.meter = init.meter
     this.random = init.random
     this.now = init.now
+    this.keys = init.keys
   }
 
   private get writable(): boolean {
@@ -93,6 +108,12 @@ export class InvocationState {
   }
 
   private checkKey(key: string): number {
+    if (LONE_SURROGATE.test(key)) {
+      throw new GuestError(
+        'TypeError',
+        'Storage keys must be well-formed Unicode: this one contains an unpaired UTF-16 surrogate',
+      )
+    }
     const bytes = utf8Length(key)
     if (bytes > MAX_STORAGE_KEY_BYTES) {
       throw new GuestError(
@@ -185,6 +206,66 @@ export class InvocationState {
     }
     this.charge(length * FUEL_COSTS.readByte)
     return this.random(length)
+  }
+
+  /** `ctx.keys.derive(path)`: 32 bytes, the same on every worker, in commands and in queries. */
+  keysDerive(path: string): Uint8Array {
+    this.checkOpen()
+    this.charge(FUEL_COSTS.hostCall)
+    if (!isContractUserKeyPath(path)) {
+      throw new GuestError(
+        'RangeError',
+        `ctx.keys.derive(path): the path must be 1 to ${MAX_KEY_PATH_CHARS} printable ASCII characters other than space, in non-empty '/'-separated segments (like "wallets/0"), got ${JSON.stringify(path.slice(0, 64))}${path.length > 64 ? '…' : ''}`,
+      )
+    }
+    this.charge(FUEL_COSTS.keyDerivation)
+    const keys = this.contractKeys('ctx.keys.derive')
+    const key = this.callHost(() => keys.derive(path))
+    if (!(key instanceof Uint8Array) || key.length !== 32) {
+      this.hostFailure ??= new TypeError('keys.derive did not return 32 bytes')
+      throw new GuestError('Error', 'The host failed to serve this call')
+    }
+    return key
+  }
+
+  /**
+   * `ctx.keys.sign(message)`: the EIP-191 signature of the message (text as UTF-8, or bytes passed one
+   * character per byte) with the contract's key. RFC 6979, so the same on every worker.
+   */
+  keysSign(format: 'text' | 'bytes', message: string): `0x${string}` {
+    this.checkOpen()
+    this.charge(FUEL_COSTS.hostCall)
+    if (format === 'bytes' && NOT_BYTE_TEXT.test(message)) {
+      throw new GuestError('TypeError', 'ctx.keys.sign: a byte message must have one character per byte')
+    }
+    if (format === 'text' && LONE_SURROGATE.test(message)) {
+      throw new GuestError(
+        'TypeError',
+        'ctx.keys.sign(message): the text contains an unpaired UTF-16 surrogate',
+      )
+    }
+    const length = format === 'bytes' ? message.length : utf8Length(message)
+    if (length > MAX_SIGN_MESSAGE_BYTES) {
+      throw new GuestError(
+        'RangeError',
+        `ctx.keys.sign(message): messages are at most ${MAX_SIGN_MESSAGE_BYTES} bytes (got ${length})`,
+      )
+    }
+    this.charge(FUEL_COSTS.signature + length * FUEL_COSTS.signedByte)
+    const keys = this.contractKeys('ctx.keys.sign')
+    // Every unit of a byte message is at most U+00FF: 'latin1' maps each to the byte it stands for.
+    const bytes = format === 'bytes' ? new Uint8Array(Buffer.from(message, 'latin1')) : utf8.encode(message)
+    const signature = this.callHost(() => keys.sign(bytes))
+    if (typeof signature !== 'string' || !SIGNATURE_HEX.test(signature)) {
+      this.hostFailure ??= new TypeError('keys.sign did not return a 65-byte lowercase 0x hex signature')
+      throw new GuestError('Error', 'The host failed to serve this call')
+    }
+    return signature as `0x${string}`
+  }
+
+  private contractKeys(what: string): ContractKeyHost {
+    if (this.keys) return this.keys
+    throw new GuestError('Error', `${what} is not available: this host runs the contract without its keys`)
   }
 
   /**

@@ -4,8 +4,10 @@ export {
   MAX_ARGS_BYTES,
   MAX_EVENT_DATA_BYTES,
   MAX_EVENT_NAME_BYTES,
+  MAX_KEY_PATH_CHARS,
   MAX_LOG_MESSAGE_CHARS,
   MAX_RANDOM_BYTES,
+  MAX_SIGN_MESSAGE_BYTES,
   MAX_STORAGE_KEY_BYTES,
   MAX_STORAGE_VALUE_BYTES,
 } from './constants.js'
@@ -45,6 +47,18 @@ export const FUEL_COSTS = {
   storedByte: 100,
   /** Per byte read from storage or produced as randomness. */
   readByte: 10,
+  /**
+   * Per `ctx.keys.derive`, on top of `hostCall`: an HKDF-SHA256 (≈ 35 µs on the reference machine, priced
+   * like native work at ≈ 250 fuel/µs).
+   */
+  keyDerivation: 10_000,
+  /**
+   * Per `ctx.keys.sign`, on top of `hostCall`: one secp256k1 ECDSA signature (≈ 1.2 ms, so 10M command fuel
+   * allows about 50 signatures, ≈ 60 ms).
+   */
+  signature: 200_000,
+  /** Per byte of a `ctx.keys.sign` message: keccak256 and copying, ≈ 85 ns/byte. */
+  signedByte: 20,
 } as const
 
 /**

@@ -10,6 +10,9 @@
  *   `process.argv` can change results or the heap layout,
  * - stdout/stderr writes are swallowed and aborts throw without printing.
  *
+ * It also adds length-explicit string functions to the binary (`wasm-strings.ts`) and hands them out with
+ * the allocator, for `guest-strings.ts`.
+ *
  * The import and export names are Emscripten's minified names for this build; `instantiateQuickJS`
  * checks they exist and fails loudly when the dependency is upgraded without updating this table.
  */
@@ -23,6 +26,12 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core'
 import { METER_EXPORT, meterWasm, STACK_LOW_EXPORT } from './wasm-meter.js'
+import {
+  addStringExports,
+  STRING_NEW_EXPORT,
+  STRING_READ_EXPORT,
+  type StringFfiExports,
+} from './wasm-strings.js'
 
 /**
  * The package's types describe its CommonJS build (where the variant is `module.exports.default`); under
@@ -55,6 +64,11 @@ const IMPORTS = {
 /** Emscripten export name of `emscripten_stack_get_current` (stackSave) in the pinned build. */
 const STACK_SAVE_EXPORT = 'Oa'
 /**
+ * Emscripten export names of the FFI's C-string functions in the pinned build; `instantiateQuickJS` checks
+ * that the FFI calls exactly these exports.
+ */
+const STRING_FFI_EXPORTS: StringFfiExports = { newString: '_', getString: '$' }
+/**
  * The shadow stack's size in the pinned build (`-s STACK_SIZE=5MB` in quickjs-emscripten's
  * templates/Variant.mk). wasm-ld lays out static data, then `.bss`, then the stack, which grows down from
  * the stack pointer's initial value; so [top - STACK_BYTES, top) is the stack and everything static lies
@@ -74,6 +88,27 @@ export interface WasmHooks {
   onMeter(): void
   /** Milliseconds since the epoch, for QuickJS's `Date`. */
   now(): number
+}
+
+/**
+ * Strings by explicit length (`wasm-strings.ts`) and the C allocator. Pointers and lengths are byte
+ * offsets into the instance's memory; `ctx` is the `JSContext*`.
+ */
+export interface WasmStringFunctions {
+  /**
+   * `JS_ToCStringLen2(ctx, lengthOut, *value, 0)`: the UTF-8 bytes of the string `value` points to, their
+   * length stored as a u32 at `lengthOut`; 0 when QuickJS failed (out of memory). Free with `freeCString`.
+   */
+  read(ctx: number, value: number, lengthOut: number): number
+  /** `JS_NewStringLen(ctx, bytes, length)`, returned as a heap `JSValue*` like `QTS_NewString` does. */
+  create(ctx: number, bytes: number, length: number): number
+  /** `JS_FreeCString`, for what `read` returned. */
+  freeCString(ctx: number, bytes: number): void
+  /** `QTS_DupValuePointer` and `QTS_FreeValuePointer`, for the handles of created strings. */
+  dupValue(ctx: number, value: number): number
+  freeValue(ctx: number, value: number): void
+  malloc(size: number): number
+  free(pointer: number): void
 }
 
 /** The shadow stack: [low, high). It grows down from `high`; only frames at or above the pointer are live. */
@@ -98,6 +133,8 @@ export interface QuickJSWasmInstance {
   readonly lowestStackPointer: () => number
   /** Restarts the tracking from the current stack pointer. */
   readonly resetLowestStackPointer: () => void
+  /** Strings by explicit length, see `WasmStringFunctions`. */
+  readonly strings: WasmStringFunctions
   /** Replaceable targets of the overridden imports. */
   readonly hooks: WasmHooks
 }
@@ -117,7 +154,7 @@ export function compileMeteredQuickJS(): Promise<MeteredQuickJS> {
     const path = require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm')
     const original = new Uint8Array(await readFile(path))
     const { bytes, stack, dataEnd } = meterWasm(
-      original,
+      addStringExports(original, STRING_FFI_EXPORTS),
       { module: IMPORTS.module, name: IMPORTS.interrupt },
       { stackPointerExport: STACK_SAVE_EXPORT },
     )
@@ -270,5 +307,43 @@ export async function instantiateQuickJS(maxMemoryBytes: number): Promise<QuickJ
       stackLow.value = stackPointer()
     },
     hooks,
+    strings: stringFunctions(module, instance.exports),
+  }
+}
+
+type WasmFunction = (...args: number[]) => number
+
+/** The string functions, checked against the FFI: it must call the exports they were derived from. */
+function stringFunctions(module: QuickJSWASMModule, exports: WebAssembly.Exports): WasmStringFunctions {
+  const ffi = module.getFFI()
+  const exported = (name: string): WasmFunction => {
+    const value = exports[name]
+    if (typeof value !== 'function') throw new Error(`QuickJS build mismatch: no export ${name}`)
+    return value as WasmFunction
+  }
+  if (
+    (ffi.QTS_NewString as unknown) !== exported(STRING_FFI_EXPORTS.newString) ||
+    (ffi.QTS_GetString as unknown) !== exported(STRING_FFI_EXPORTS.getString)
+  ) {
+    throw new Error(
+      'QuickJS build mismatch: the FFI does not call the string exports the binary was rewritten from',
+    )
+  }
+  // quickjs-emscripten keeps the Emscripten module private; its allocator is the C one QuickJS uses.
+  const emscripten = (module as unknown as { module?: { _malloc?: unknown; _free?: unknown } }).module
+  const malloc = emscripten?._malloc
+  const free = emscripten?._free
+  if (typeof malloc !== 'function' || typeof free !== 'function') {
+    throw new Error('QuickJS build mismatch: the Emscripten module lacks _malloc/_free')
+  }
+  // The FFI's pointer types are branded numbers.
+  return {
+    read: exported(STRING_READ_EXPORT),
+    create: exported(STRING_NEW_EXPORT),
+    freeCString: (ctx, bytes) => ffi.QTS_FreeCString(ctx as never, bytes as never),
+    dupValue: (ctx, value) => ffi.QTS_DupValuePointer(ctx as never, value as never),
+    freeValue: (ctx, value) => ffi.QTS_FreeValuePointer(ctx as never, value as never),
+    malloc: malloc as (size: number) => number,
+    free: free as (pointer: number) => void,
   }
 }

@@ -3,6 +3,7 @@
  * invocation shortcuts. Not exported from the package.
  */
 import { decodeValue, encodeValue, type Logger } from '@veil/protocol'
+import { contractKeyHost } from '../state/keyring.js'
 import type { ContractEngine } from './engine.js'
 import type { SandboxLimits } from './limits.js'
 import type { InvocationEnv, InvocationHost, InvokeOutcome } from './types.js'
@@ -39,6 +40,10 @@ export function recordingHost(store = new Map<string, string>()): RecordingHost 
 
 export const BLOCK_TIMESTAMP = 1_700_000_000_000
 
+/** The contract secret of the test contract, and its keys (`ctx.contract.address`, `ctx.keys`). */
+export const TEST_CONTRACT_SECRET = new Uint8Array(32).fill(0x42)
+export const TEST_KEYS = contractKeyHost(TEST_CONTRACT_SECRET)
+
 export function env(
   kind: InvocationEnv['kind'],
   seed = 1,
@@ -50,6 +55,7 @@ export function env(
     caller: kind === 'query' ? null : '0x00000000000000000000000000000000000000aa',
     block: { number: 7n, timestamp: BLOCK_TIMESTAMP, hash: `0x${'ab'.repeat(32)}` },
     randomSeed: new Uint8Array(32).fill(seed),
+    keys: TEST_KEYS,
     ...overrides,
   }
 }

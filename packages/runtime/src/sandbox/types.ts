@@ -13,6 +13,26 @@ export interface InvocationEnv {
   block: { number: bigint; timestamp: number /* ms */; hash: `0x${string}` }
   /** 32 bytes. Seeds `ctx.random`, `crypto.getRandomValues` and `Math.random` in init and commands. */
   randomSeed: Uint8Array
+  /**
+   * The contract's own keys: `ctx.contract.address` and `ctx.keys`. Workers always pass them (the same on
+   * every worker: they come from the contract secret); without them the address is null and `ctx.keys`
+   * throws, which only suits benchmarks and tools that never touch keys.
+   */
+  keys?: ContractKeyHost | undefined
+}
+
+/**
+ * A contract's keys as the sandbox uses them, built by the worker from the contract secret
+ * (`contractKeyHost`). The guest gets the address, derived keys and signatures, never the secret or the
+ * signing key. Every method must be a pure function of the contract secret and its arguments.
+ */
+export interface ContractKeyHost {
+  /** EIP-55 address of the contract's secp256k1 key, as published on the ledger (`setContractKeys`). */
+  readonly address: `0x${string}`
+  /** 32 bytes under `veil/v1/user/<path>` of the contract secret (`path` already validated). */
+  derive(path: string): Uint8Array
+  /** EIP-191 personal_sign of `message` with the contract's key: 65-byte `0x` hex, RFC 6979, low s. */
+  sign(message: Uint8Array): `0x${string}`
 }
 
 /**

@@ -62,12 +62,12 @@ export class WasmRewriteError extends Error {
   override name = 'WasmRewriteError'
 }
 
-const SECTION_TYPE = 1
-const SECTION_IMPORT = 2
-const SECTION_FUNCTION = 3
+export const SECTION_TYPE = 1
+export const SECTION_IMPORT = 2
+export const SECTION_FUNCTION = 3
 const SECTION_GLOBAL = 6
-const SECTION_EXPORT = 7
-const SECTION_CODE = 10
+export const SECTION_EXPORT = 7
+export const SECTION_CODE = 10
 const SECTION_DATA = 11
 
 const OP = {
@@ -100,7 +100,7 @@ const I64 = 0x7e
 const EMPTY_BLOCK = 0x40
 
 /** A cursor over a byte array that reads the WebAssembly binary encodings. */
-class Reader {
+export class Reader {
   pos: number
   constructor(
     readonly bytes: Uint8Array,
@@ -150,7 +150,7 @@ class Reader {
   }
 }
 
-function u32(value: number): number[] {
+export function u32(value: number): number[] {
   const out: number[] = []
   let rest = value
   do {
@@ -176,18 +176,18 @@ function s32(value: number): number[] {
   }
 }
 
-function encodeString(text: string): number[] {
+export function encodeString(text: string): number[] {
   const bytes = new TextEncoder().encode(text)
   return [...u32(bytes.length), ...bytes]
 }
 
-interface Section {
+export interface Section {
   readonly id: number
   readonly start: number
   readonly end: number
 }
 
-function readSections(bytes: Uint8Array): Section[] {
+export function readSections(bytes: Uint8Array): Section[] {
   const magic = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
   for (let i = 0; i < magic.length; i++) {
     if (bytes[i] !== magic[i]) throw new WasmRewriteError('not a WebAssembly 1.0 binary')
@@ -224,7 +224,7 @@ function readTypes(bytes: Uint8Array, section: Section): FuncType[] {
   return types
 }
 
-interface Imports {
+export interface Imports {
   /** Number of imported functions (defined functions are numbered after them). */
   readonly functions: number
   /** Number of imported globals (defined globals are numbered after them). */
@@ -232,7 +232,11 @@ interface Imports {
   readonly hook: { readonly index: number; readonly typeIndex: number } | undefined
 }
 
-function readImports(bytes: Uint8Array, section: Section, hook: { module: string; name: string }): Imports {
+export function readImports(
+  bytes: Uint8Array,
+  section: Section,
+  hook?: { module: string; name: string },
+): Imports {
   const reader = new Reader(bytes, section.start)
   const count = reader.u32()
   let functions = 0
@@ -244,7 +248,7 @@ function readImports(bytes: Uint8Array, section: Section, hook: { module: string
     const kind = reader.byte()
     if (kind === 0x00) {
       const typeIndex = reader.u32()
-      if (module === hook.module && name === hook.name) found = { index: functions, typeIndex }
+      if (module === hook?.module && name === hook.name) found = { index: functions, typeIndex }
       functions++
     } else if (kind === 0x01) {
       reader.byte()
@@ -495,7 +499,7 @@ function meterBody(
   return { out, loops, metered, stackWrites }
 }
 
-function section(id: number, content: ArrayLike<number>): number[] {
+export function section(id: number, content: ArrayLike<number>): number[] {
   const out = [id, ...u32(content.length)]
   for (let i = 0; i < content.length; i++) out.push(content[i] as number)
   return out
@@ -672,13 +676,13 @@ function readS32(reader: Reader): number {
   return result
 }
 
-interface ExportEntry {
+export interface ExportEntry {
   readonly name: string
   readonly kind: number
   readonly index: number
 }
 
-function readExports(bytes: Uint8Array, section: Section): ExportEntry[] & { entriesStart: number } {
+export function readExports(bytes: Uint8Array, section: Section): ExportEntry[] & { entriesStart: number } {
   const reader = new Reader(bytes, section.start)
   const count = reader.u32()
   const entriesStart = reader.pos
@@ -688,7 +692,7 @@ function readExports(bytes: Uint8Array, section: Section): ExportEntry[] & { ent
   return Object.assign(exports, { entriesStart })
 }
 
-function readCodeBodies(bytes: Uint8Array, section: Section): Uint8Array[] {
+export function readCodeBodies(bytes: Uint8Array, section: Section): Uint8Array[] {
   const reader = new Reader(bytes, section.start)
   const count = reader.u32()
   const bodies: Uint8Array[] = []

@@ -10,6 +10,7 @@ export {
   StateStoreClosedError,
   StateStoreError,
 } from './errors.js'
+export { ContractKeyring, contractKeyHost } from './keyring.js'
 export type { Cursor } from './layout.js'
 export { DEFAULT_LOG_RETENTION, type LogAppend, type LogRecord, MAX_LOG_READ } from './logs.js'
 export {

@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createSimulatedTee, veilCodeMeasurement } from '@veil/attestation'
 import { buildContract } from '@veil/contract/build'
-import { bootstrapDevRoles, DevGatekeeper } from '@veil/devnet'
+import { KmsService } from '@veil/kms'
 import { devAccount, explainLedgerError } from '@veil/ledger'
 import { startTestLedger, type TestLedger } from '@veil/ledger/testing'
 import {
@@ -13,8 +14,9 @@ import {
   type Hex,
   type NetworkFile,
   silentLogger,
+  VEIL_VERSION,
 } from '@veil/protocol'
-import { keccak256, parseEventLogs, toHex } from 'viem'
+import { hexToBytes, keccak256, parseEther, parseEventLogs, toHex } from 'viem'
 import { Worker, type WorkerOptions } from '../worker/worker.js'
 
 export const CONTRACTS = {
@@ -22,6 +24,7 @@ export const CONTRACTS = {
   bank: fileURLToPath(new URL('./contracts/bank.ts', import.meta.url)),
   entropy: fileURLToPath(new URL('./contracts/entropy.ts', import.meta.url)),
   chatty: fileURLToPath(new URL('./contracts/chatty.ts', import.meta.url)),
+  signer: fileURLToPath(new URL('./contracts/signer.ts', import.meta.url)),
 }
 
 export interface BlockDigest {
@@ -38,8 +41,24 @@ export interface TestWorker {
   receipts: CommandReceipt[]
 }
 
+/**
+ * TEST ONLY: the simulated TEE's platform secret in test clusters (so tests never touch
+ * `~/.veil`). A worker built with another one plays "the same data dir on another machine".
+ */
+export const TEST_PLATFORM_SECRET: Uint8Array = new Uint8Array(32).fill(0x5e)
+
+/** The simulated TEE of a test worker (on the test machine unless `platformSecret` is given). */
+export function testWorkerTee(platformSecret: Uint8Array = TEST_PLATFORM_SECRET) {
+  return createSimulatedTee({
+    measurement: hexToBytes(veilCodeMeasurement('worker', VEIL_VERSION)),
+    platformSecret,
+  })
+}
+
 export interface TestCluster {
   ledger: TestLedger
+  /** The network's KMS (approves workers into cluster 1, provisions them, publishes contract keys). */
+  kms: KmsService
   network: NetworkFile
   root: string
   workers: TestWorker[]
@@ -60,8 +79,9 @@ export interface TestCluster {
 }
 
 /**
- * A real cluster for integration tests: anvil, the ledger, the dev gatekeeper (approval + cluster 1)
- * and in-process workers with their own data dirs. Always `await cluster.stop()`.
+ * A real cluster for integration tests: anvil, the ledger (dev mode), a KMS with a simulated TEE (it
+ * approves workers into cluster 1, provisions them and publishes contract keys) and in-process workers
+ * with their own data dirs. Always `await cluster.stop()`.
  */
 export async function startTestCluster(
   options: { workers?: number; workerOptions?: Partial<WorkerOptions>; limits?: NetworkFile['limits'] } = {},
@@ -82,17 +102,30 @@ export async function startTestCluster(
     }
   }
   await send('createCluster', () => owner.registry.write.createCluster())
-  await bootstrapDevRoles(owner, ledger.publicClient, ledger.as(0).account.address)
-  const gatekeeper = new DevGatekeeper({
-    publicClient: ledger.publicClient,
-    ledger: owner,
+  await send('allowMeasurement', () =>
+    owner.registry.write.allowMeasurement([veilCodeMeasurement('worker', VEIL_VERSION)]),
+  )
+  const kmsMeasurement = veilCodeMeasurement('kms', VEIL_VERSION)
+  const kms = await KmsService.open({
+    dataDir: join(root, 'kms'),
+    tee: createSimulatedTee({
+      measurement: hexToBytes(kmsMeasurement),
+      platformSecret: TEST_PLATFORM_SECRET,
+    }),
+    measurement: kmsMeasurement,
+    rpcUrl: ledger.anvil.rpcUrl,
     chainId: 31337,
-    cluster: 1n,
+    contracts: ledger.addresses,
+    assignCluster: 1n,
     fromBlock: BigInt(ledger.deployment.deployBlock),
     pollIntervalMs: 20,
     logger: silentLogger,
   })
-  await gatekeeper.start()
+  await send('addKmsSigner', () => owner.registry.write.addKmsSigner([kms.address]))
+  await send('funding the KMS', () =>
+    ledger.as(0).walletClient.sendTransaction({ to: kms.address, value: parseEther('100') }),
+  )
+  await kms.start()
   const network: NetworkFile = {
     version: 1,
     chainId: 31337,
@@ -101,7 +134,7 @@ export async function startTestCluster(
     devMode: true,
     deployBlock: ledger.deployment.deployBlock,
     contracts: ledger.addresses,
-    kms: null,
+    kms: { url: kms.url, address: kms.address },
     workers: [],
     ...(options.limits ? { limits: options.limits } : {}),
   }
@@ -120,6 +153,7 @@ export async function startTestCluster(
       dataDir: entry.dataDir,
       operator: devAccount((operatorIndex++ % 8) + 2),
       pollIntervalMs: 50,
+      tee: testWorkerTee(),
       ...options.workerOptions,
       ...extra,
       onBlock: (block, digest, receipts) => {
@@ -168,10 +202,10 @@ export async function startTestCluster(
 
   const stop = async () => {
     await Promise.all(workers.map((w) => w.worker.stop()))
-    await gatekeeper.stop()
+    await kms.stop()
     await ledger.stop()
     rmSync(root, { recursive: true, force: true })
   }
 
-  return { ledger, network, root, workers, addWorker, deploy, submit, settle, stop }
+  return { ledger, kms, network, root, workers, addWorker, deploy, submit, settle, stop }
 }

@@ -1,7 +1,8 @@
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { x25519 } from '@noble/curves/ed25519.js'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
+import type { SealedFiles } from '@veil/attestation'
 import { type Hex, VeilError } from '@veil/protocol'
 import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 
@@ -21,29 +22,35 @@ interface IdentityFile {
   x25519PrivateKey: string
 }
 
-const FILE = 'identity.json'
+/** The sealed identity, and the sealing label that ties it to this purpose. */
+export const IDENTITY_FILE = 'identity.sealed'
+const IDENTITY_LABEL = 'veil/v1/seal/worker-identity'
+/** Where versions before TEE sealing kept the identity in clear. */
+const LEGACY_FILE = 'identity.json'
 
 /**
- * Loads the worker's identity from its data dir, creating it on first start from `randomBytes`.
- *
- * Until TEE sealing lands (trust issue), the keys are stored unsealed in a 0600 file: acceptable only on
- * a development network, and documented as such.
+ * Loads the worker's identity from its data dir, sealed under the TEE's key, creating it on first start
+ * from `randomBytes` (inside the TEE). A data dir copied to another machine does not unseal
+ * (`SEAL_KEY_MISMATCH`). An unsealed identity left by an older version is sealed and its clear file deleted.
  */
-export function loadOrCreateIdentity(
+export async function loadOrCreateIdentity(
   dataDir: string,
   randomBytes: (n: number) => Uint8Array,
-): WorkerIdentity {
-  const path = join(dataDir, FILE)
-  if (existsSync(path)) return parseIdentity(path)
-  const file: IdentityFile = {
-    version: 1,
-    secp256k1PrivateKey: bytesToHex(randomSecp256k1Key(randomBytes)),
-    x25519PrivateKey: bytesToHex(randomBytes(32)),
-  }
-  const tmp = `${path}.tmp`
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 })
-  chmodSync(tmp, 0o600)
-  renameSync(tmp, path)
+  sealed: SealedFiles,
+): Promise<WorkerIdentity> {
+  const path = join(dataDir, IDENTITY_FILE)
+  const existing = await sealed.read(path, IDENTITY_LABEL)
+  if (existing) return fromFile(parseIdentity(new TextDecoder().decode(existing), path))
+  const legacy = join(dataDir, LEGACY_FILE)
+  const file: IdentityFile = existsSync(legacy)
+    ? parseIdentity(readFileSync(legacy, 'utf8'), legacy)
+    : {
+        version: 1,
+        secp256k1PrivateKey: bytesToHex(randomSecp256k1Key(randomBytes)),
+        x25519PrivateKey: bytesToHex(randomBytes(32)),
+      }
+  await sealed.write(path, IDENTITY_LABEL, new TextEncoder().encode(JSON.stringify(file)))
+  if (existsSync(legacy)) unlinkSync(legacy)
   return fromFile(file)
 }
 
@@ -57,10 +64,9 @@ function randomSecp256k1Key(randomBytes: (n: number) => Uint8Array): Uint8Array 
   }
 }
 
-function parseIdentity(path: string): WorkerIdentity {
-  let file: IdentityFile
+function parseIdentity(text: string, path: string): IdentityFile {
   try {
-    file = JSON.parse(readFileSync(path, 'utf8')) as IdentityFile
+    const file = JSON.parse(text) as IdentityFile
     if (
       file.version !== 1 ||
       !/^[0-9a-f]{64}$/.test(file.secp256k1PrivateKey) ||
@@ -68,6 +74,7 @@ function parseIdentity(path: string): WorkerIdentity {
     ) {
       throw new Error('unexpected fields')
     }
+    return file
   } catch (error) {
     throw new VeilError(`the worker identity in ${path} is unreadable`, {
       code: 'IDENTITY_INVALID',
@@ -76,7 +83,6 @@ function parseIdentity(path: string): WorkerIdentity {
       cause: error,
     })
   }
-  return fromFile(file)
 }
 
 function fromFile(file: IdentityFile): WorkerIdentity {

@@ -1,12 +1,4 @@
-import {
-  explainLedgerError,
-  getLedger,
-  type Ledger,
-  placeholderQuote,
-  reportData,
-  WorkerStatus,
-  workerStatusName,
-} from '@veil/ledger'
+import { explainLedgerError, getLedger, type Ledger, WorkerStatus, workerStatusName } from '@veil/ledger'
 import { type Clock, type Hex, type Logger, type NetworkFile, VeilError } from '@veil/protocol'
 import {
   type Account,
@@ -28,6 +20,8 @@ export interface RegistrationOptions {
   operator: Account | undefined
   endpoint: string
   measurement: Hex
+  /** The TEE's quote over the identity's key binding (`reportData`), recorded in the registration. */
+  quote: Uint8Array
   logger: Logger
   clock: Clock
   signal: AbortSignal
@@ -65,12 +59,6 @@ export async function ensureRegistered(options: RegistrationOptions): Promise<bi
   await topUp(options)
   let worker = await ledger.registry.read.getWorker([identity.address])
   if (worker.status === WorkerStatus.None) {
-    const data = reportData(
-      identity.address,
-      identity.x25519PublicKey,
-      network.chainId,
-      network.contracts.registry,
-    )
     logger.info('registering the worker on the ledger', {
       address: identity.address,
       endpoint: options.endpoint,
@@ -81,7 +69,7 @@ export async function ensureRegistered(options: RegistrationOptions): Promise<bi
         options.endpoint,
         options.measurement,
         options.operator?.address ?? identity.address,
-        placeholderQuote(data),
+        toHex(options.quote),
       ]),
     )
     worker = await ledger.registry.read.getWorker([identity.address])
@@ -90,6 +78,15 @@ export async function ensureRegistered(options: RegistrationOptions): Promise<bi
       code: 'WORKER_REVOKED',
       hint: 'a revoked identity cannot serve again; start the worker with a new, empty data dir',
     })
+  } else if (worker.measurement.toLowerCase() !== options.measurement.toLowerCase()) {
+    throw new VeilError(
+      `worker ${identity.address} was registered running another build (measurement ${worker.measurement}, now ${options.measurement})`,
+      {
+        code: 'MEASUREMENT_CHANGED',
+        details: 'the KMS provisions a worker only while it runs the build it registered with',
+        hint: 'a new build is a new worker: start it with an empty data dir (veil dev does this for you)',
+      },
+    )
   } else if (worker.endpoint !== options.endpoint) {
     await send('updateEndpoint', () => ledger.registry.write.updateEndpoint([options.endpoint]))
   }

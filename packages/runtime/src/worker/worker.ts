@@ -1,9 +1,17 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { DEV_MASTER_SECRET } from '@veil/crypto'
-import { devMeasurement } from '@veil/ledger'
 import {
+  createSimulatedTee,
+  quoteMeasurement,
+  reportDataFromHash,
+  SealedFiles,
+  type TeeProvider,
+  veilCodeMeasurement,
+} from '@veil/attestation'
+import { getLedger, reportData } from '@veil/ledger'
+import {
+  bytesToBase64url,
   type Clock,
   type CommandReceipt,
   decodeValue,
@@ -22,17 +30,25 @@ import {
   type Chain,
   createPublicClient,
   defineChain,
+  hexToBytes,
   http,
   type PublicClient,
   toHex,
 } from 'viem'
-import { createWorkerApp, type WorkerHealth, type WorkerInfo, type WorkerPhase } from '../api/app.js'
+import {
+  createWorkerApp,
+  type WorkerApiSource,
+  type WorkerHealth,
+  type WorkerInfo,
+  type WorkerPhase,
+} from '../api/app.js'
 import { createNodeQueryCrypto } from '../api/crypto.js'
 import { ApiError } from '../api/errors.js'
 import { EventHub } from '../api/events.js'
 import { Limiter } from '../api/limiter.js'
 import { WorkerMetrics } from '../api/metrics.js'
 import { type QueryCrypto, QueryService } from '../api/query.js'
+import { createQueryRoute } from '../api/query-route.js'
 import { type HttpServer, startHttpServer } from '../api/server.js'
 import { attachEventSockets } from '../api/sockets.js'
 import { receiptsView, tagged } from '../api/views.js'
@@ -43,8 +59,9 @@ import { BlockExecutor } from '../follower/executor.js'
 import { ChainFollower } from '../follower/follower.js'
 import { SealedCommandOpener } from '../follower/opener.js'
 import type { ContractEngineOptions } from '../sandbox/index.js'
-import { type ContractSecrets, DevContractSecrets, StateStore } from '../state/index.js'
+import { ClusterContractSecrets, ContractKeyring, type ContractSecrets, StateStore } from '../state/index.js'
 import { loadOrCreateIdentity, type WorkerIdentity } from './identity.js'
+import { obtainClusterSecret } from './provisioning.js'
 import { ensureRegistered } from './registration.js'
 
 export const RUNTIME_VERSION = VEIL_VERSION
@@ -66,6 +83,13 @@ export interface WorkerOptions {
   limits?: ContractEngineOptions['limits']
   /** Blocks the state store can roll back (default 128). */
   undoDepth?: number
+  /**
+   * The TEE this worker runs in: quotes, and the key its secrets are sealed under. Default: the
+   * simulated TEE (development only; a production ledger refuses it), measuring this checkout's code.
+   */
+  tee?: TeeProvider
+  /** Intel collateral sent with a hardware quote when provisioning (simulated quotes need none). */
+  collateral?: () => Promise<unknown>
   /** The primitives for sealed queries and commands (default: node:crypto and noble). */
   queryCrypto?: QueryCrypto
   /** Called after every committed block with the state digest (tests, tools). */
@@ -87,6 +111,8 @@ export class Worker implements Startable {
   private identity: WorkerIdentity | undefined
   private http: HttpServer | undefined
   private store: StateStore | undefined
+  /** Contracts' own keys, shared by commands and queries (one derivation per contract). */
+  private contractKeys: ContractKeyring | undefined
   private follower: ChainFollower | undefined
   private chainReader: ViemChainReader | undefined
   private engines: EngineRegistry | undefined
@@ -100,7 +126,10 @@ export class Worker implements Startable {
   private queries: QueryService | undefined
   private readonly fatal: Promise<Error>
   private onFatal!: (error: Error) => void
-  readonly measurement: Hex = devMeasurement(RUNTIME_VERSION)
+  private quote: Uint8Array | undefined
+  private teeKind: TeeProvider['kind'] | undefined
+  /** The measurement this worker registers (known once started). */
+  measurement: Hex | undefined
 
   constructor(options: WorkerOptions) {
     this.options = options
@@ -146,23 +175,40 @@ export class Worker implements Startable {
 
   private async startSteps(): Promise<void> {
     const { network } = this.options
-    if (!network.devMode) {
-      throw new VeilError(
-        'this network is not in development mode, and workers get their keys from a KMS there',
-        {
-          code: 'KMS_REQUIRED',
-          details:
-            'until the KMS exists, workers derive contract keys from a publicly known development secret',
-          hint: 'run workers against a dev-mode ledger (veil dev)',
-        },
-      )
+    const tee =
+      this.options.tee ??
+      createSimulatedTee({ measurement: hexToBytes(veilCodeMeasurement('worker', RUNTIME_VERSION)) })
+    this.teeKind = tee.kind
+    if (tee.kind === 'simulated' && !network.devMode) {
+      throw new VeilError('the simulated TEE cannot join a production network', {
+        code: 'SIMULATED_TEE_REFUSED',
+        details: 'its quotes are signed by a public development key; the ledger is not in dev mode',
+        hint: 'run the worker in an Intel TDX confidential VM with --tee tdx (docs/trust.md)',
+      })
+    }
+    const kms = network.kms
+    if (!kms) {
+      throw new VeilError('the network file names no KMS, and workers get their keys from it', {
+        code: 'KMS_REQUIRED',
+        hint: 'add "kms": { "url": … } to network.json (veil dev writes it)',
+      })
     }
     mkdirSync(this.options.dataDir, { recursive: true })
     const random = this.options.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
-    const identity = loadOrCreateIdentity(this.options.dataDir, random)
+    const sealed = new SealedFiles(tee)
+    const identity = await loadOrCreateIdentity(this.options.dataDir, random, sealed)
     this.identity = identity
+    const binding = reportData(
+      identity.address,
+      identity.x25519PublicKey,
+      network.chainId,
+      network.contracts.registry,
+    )
+    const quote = await tee.getQuote(reportDataFromHash(hexToBytes(binding)))
+    this.quote = quote
+    this.measurement = quoteMeasurement(quote)
 
-    const app = createWorkerApp({
+    const api: WorkerApiSource = {
       info: () => this.info(),
       health: () => this.health(),
       receipts: (txHash) => this.receiptsOf(txHash),
@@ -170,10 +216,11 @@ export class Worker implements Startable {
       metrics: this.metrics,
       limiter: this.limiter,
       query: (body: unknown) => this.answer(body),
-    })
-    this.http = await startHttpServer(app, {
+    }
+    this.http = await startHttpServer(createWorkerApp(api), {
       host: this.options.host ?? '127.0.0.1',
       port: this.options.port ?? 0,
+      routes: [createQueryRoute(api)],
     })
     this.detachSockets = attachEventSockets(this.http.server, this.events, (id) =>
       Boolean(this.store?.getPlain(CONTRACTS_TABLE, id)),
@@ -201,16 +248,32 @@ export class Worker implements Startable {
       operator: this.options.operator,
       endpoint: this.options.publicUrl ?? this.http.url,
       measurement: this.measurement,
+      quote,
       logger: this.log,
       clock: this.options.clock ?? systemClock,
       signal: this.abort.signal,
     })
 
     this.throwIfStopping()
-    const secrets: ContractSecrets = new DevContractSecrets({
-      devMasterSecret: DEV_MASTER_SECRET,
-      clusterId: String(this.cluster),
+    const registry = getLedger({ publicClient, addresses: network.contracts }).registry
+    const clusterSecret = await obtainClusterSecret({
+      kmsUrl: kms.url,
+      identity,
+      cluster: this.cluster,
+      quote,
+      collateral: this.options.collateral ? await this.options.collateral() : null,
+      chainId: network.chainId,
+      registry: network.contracts.registry,
+      isKmsSigner: (address) => registry.read.isKmsSigner([address]),
+      dataDir: this.options.dataDir,
+      sealed,
+      logger: this.log,
+      signal: this.abort.signal,
     })
+    this.throwIfStopping()
+    const secrets: ContractSecrets = new ClusterContractSecrets(clusterSecret)
+    const contractKeys = new ContractKeyring(secrets)
+    this.contractKeys = contractKeys
     this.store = StateStore.open({
       path: join(this.options.dataDir, 'state'),
       secrets,
@@ -232,6 +295,7 @@ export class Worker implements Startable {
       executor: new BlockExecutor({
         cluster: String(this.cluster),
         secrets,
+        keys: contractKeys,
         engines: this.engines,
         logger: this.log,
         opener: new SealedCommandOpener({
@@ -300,7 +364,8 @@ export class Worker implements Startable {
   private answer(body: unknown): Promise<unknown> {
     const identity = this.identity
     const crypto = this.crypto
-    if (!identity || !crypto)
+    const keys = this.contractKeys
+    if (!identity || !crypto || !keys)
       throw new ApiError(503, 'NOT_READY', 'queries are not available yet', { retryAfterSeconds: 1 })
     this.queries ??= new QueryService({
       chainId: this.options.network.chainId,
@@ -314,6 +379,7 @@ export class Worker implements Startable {
       crypto,
       clock: this.options.clock ?? systemClock,
       randomBytes: this.options.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n))),
+      keys,
       metrics: this.metrics,
       logger: this.log,
     })
@@ -402,7 +468,9 @@ export class Worker implements Startable {
       version: RUNTIME_VERSION,
       address: identity.address,
       x25519: toHex(identity.x25519PublicKey),
-      measurement: this.measurement,
+      measurement: this.measurement ?? null,
+      tee: this.teeKind ?? null,
+      quote: this.quote ? bytesToBase64url(this.quote) : null,
       cluster: this.cluster === undefined ? null : String(this.cluster),
       chain: { block: cursor ? String(cursor.number) : null, hash: cursor?.hash ?? null },
       stateDigest: this.store ? this.store.stateDigest() : null,

@@ -63,6 +63,7 @@ export async function getWorkers(
       measurement: record.measurement,
       measurementAllowed: allowed.get(record.measurement) ?? false,
       operator: record.operator,
+      quoteHash: record.quoteHash,
     }))
   } catch (error) {
     throw explainLedgerError(error, 'reading workers from the registry')

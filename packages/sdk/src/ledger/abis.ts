@@ -3,4 +3,4 @@
  * package index, which also exports the anvil launcher (`node:child_process`, `node:fs`) that must not
  * reach a browser bundle.
  */
-export { Commands, Contracts, explainLedgerError, LedgerError, Registry } from '@veil/ledger/abi'
+export { Commands, Contracts, explainLedgerError, LedgerError, Registry, reportData } from '@veil/ledger/abi'

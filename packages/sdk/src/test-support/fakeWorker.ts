@@ -3,6 +3,8 @@
  * but can be told to misbehave (sign with the wrong key, garble answers, never have a receipt), for the
  * failure paths a real worker does not produce. Registered on a real ledger by `registerFakeWorker`.
  */
+
+import { createSimulatedQuote, reportDataFromHash } from '@veil/attestation'
 import {
   aeadSeal,
   generateX25519KeyPair,
@@ -12,9 +14,10 @@ import {
   keccak256,
   setupBaseR,
 } from '@veil/crypto'
+import { reportData } from '@veil/ledger'
 import type { TestLedger } from '@veil/ledger/testing'
-import { base64urlToBytes, decodeValue, encodeValue, type Hex } from '@veil/protocol'
-import { bytesToHex } from 'viem'
+import { base64urlToBytes, bytesToBase64url, decodeValue, encodeValue, type Hex } from '@veil/protocol'
+import { bytesToHex, hexToBytes } from 'viem'
 import type { LocalAccount } from 'viem/accounts'
 import type { FetchFn } from '../workers/http.js'
 
@@ -37,6 +40,8 @@ export interface FakeWorker {
   url: string
   identity: LocalAccount
   x25519PublicKey: Hex
+  /** Its simulated quote, binding its keys (registered, and served at /v1/info). */
+  quote: Uint8Array
   behaviour: FakeWorkerBehaviour
   requests: string[]
 }
@@ -63,13 +68,15 @@ export async function registerFakeWorker(
   while ((await owner.registry.read.clusterCount()) < cluster)
     await wait(await owner.registry.write.createCluster())
   const { account, ledger: as } = ledger.as(identityIndex)
+  const binding = reportData(account.address, x25519.publicKey, 31337, ledger.addresses.registry)
+  const quote = createSimulatedQuote(hexToBytes(MEASUREMENT), reportDataFromHash(hexToBytes(binding)))
   await wait(
     await as.registry.write.registerWorker([
       bytesToHex(x25519.publicKey),
       url,
       MEASUREMENT,
       account.address,
-      '0x01',
+      bytesToHex(quote),
     ]),
   )
   await wait(await owner.registry.write.approveWorker([account.address]))
@@ -78,6 +85,7 @@ export async function registerFakeWorker(
     url,
     identity: account,
     x25519PublicKey: bytesToHex(x25519.publicKey),
+    quote,
     privateKey: x25519.privateKey,
     behaviour: {},
     requests: [],
@@ -108,6 +116,8 @@ export function fakeWorkersFetch(chainId: number, registry: Hex): FetchFn {
         cluster: '1',
         chain: { block: '1', hash: null },
         stateDigest: null,
+        tee: 'simulated',
+        quote: bytesToBase64url(worker.quote),
       })
     }
     if (behaviour.fail)

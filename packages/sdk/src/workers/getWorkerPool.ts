@@ -14,7 +14,12 @@ export function getWorkerPool(client: VeilBaseClient, cluster: bigint): WorkerPo
       discover: () => getWorkers(client, { cluster }),
       verify: async (registered) => {
         const info = await getWorkerInfo(client, { url: registered.url })
-        await client.config.verifyWorker({ registered, info })
+        await client.config.verifyWorker({
+          registered,
+          info,
+          chainId: await client.getChainId(),
+          registry: client.addresses.registry,
+        })
       },
     })
     client.cache.pools.set(cluster, pool)

@@ -21,6 +21,7 @@ function worker(n: number, extra: Partial<RegisteredWorker> = {}): RegisteredWor
     measurement: `0x${'bb'.repeat(32)}`,
     measurementAllowed: true,
     operator: `0x${'0'.repeat(40)}`,
+    quoteHash: `0x${'cc'.repeat(32)}`,
     ...extra,
   }
 }

@@ -19,6 +19,8 @@ export interface RegisteredWorker {
   /** Whether the registry currently allows `measurement`. */
   measurementAllowed: boolean
   operator: Address
+  /** keccak256 of the quote the worker registered with (the quote itself is in the registration calldata). */
+  quoteHash: Hex
 }
 
 /** What a worker says about itself at `GET /v1/info`. */
@@ -38,6 +40,9 @@ export interface WorkerReport {
 export interface WorkerCheck {
   registered: RegisteredWorker
   info: WorkerReport
+  /** The network the worker is registered on: its quote must bind this chain and registry. */
+  chainId: number
+  registry: Address
 }
 
 /**

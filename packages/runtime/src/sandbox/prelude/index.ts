@@ -11,7 +11,13 @@
  * result's getters, toJSON, Proxy traps and toString run inside the sandbox, under its limits.
  */
 import { decodeValue, encodeValue } from '@veil/protocol'
-import { MAX_LOG_MESSAGE_CHARS, MAX_RANDOM_BYTES } from '../constants.js'
+import {
+  KEY_PATH_PATTERN,
+  MAX_KEY_PATH_CHARS,
+  MAX_LOG_MESSAGE_CHARS,
+  MAX_RANDOM_BYTES,
+  MAX_SIGN_MESSAGE_BYTES,
+} from '../constants.js'
 import type {
   ContractShape,
   GuestFailure,
@@ -44,6 +50,17 @@ const promiseResolve = Promise.resolve.bind(Promise)
 const jsonParse = JSON.parse
 const jsonStringify = JSON.stringify
 const isArray = Array.isArray
+const fromCharCode = String.fromCharCode
+const stringReplace = String.prototype.replace
+const regexpTest = RegExp.prototype.test
+const ByteArray = Uint8Array
+const subarray = Uint8Array.prototype.subarray
+const LONE_SURROGATE = /\p{Cs}/u
+// Units that are 2 and 3 bytes in UTF-8 (well-formed text: a surrogate pair is 2 + 2 bytes).
+const TWO_OR_MORE_BYTES = /[^\0-\x7f]/g
+const THREE_BYTES = /[\u0800-\ud7ff\ue000-\uffff]/g
+/** Bytes per `String.fromCharCode` call: bounds the arguments QuickJS puts on its stack. */
+const BYTES_PER_CHUNK = 1024
 
 /** True while a handler may call the host (between dispatch and finish). */
 let active = false
@@ -138,6 +155,65 @@ defineGlobal(
   }),
 )
 
+function matches(pattern: RegExp, text: string): boolean {
+  return apply(regexpTest, pattern, [text]) as boolean
+}
+
+function withoutMatches(text: string, pattern: RegExp): string {
+  return apply(stringReplace, text, [pattern, '']) as string
+}
+
+/** Bytes as a string for `GuestHost.keysSign`: one character (U+0000–U+00FF) per byte. Native work only. */
+function bytesText(bytes: Uint8Array): string {
+  let out = ''
+  for (let i = 0; i < bytes.length; i += BYTES_PER_CHUNK) {
+    out += apply(fromCharCode, null, apply(subarray, bytes, [i, i + BYTES_PER_CHUNK]) as Uint8Array)
+  }
+  return out
+}
+
+const keys = Object.freeze({
+  derive(path: unknown): Uint8Array {
+    if (typeof path !== 'string')
+      throw new TypeError('ctx.keys.derive(path) expects a string, like "wallets/0"')
+    if (path.length > MAX_KEY_PATH_CHARS || !matches(KEY_PATH_PATTERN, path)) {
+      throw new RangeError(
+        `ctx.keys.derive(path): the path must be 1 to ${MAX_KEY_PATH_CHARS} printable ASCII characters other than space, in non-empty '/'-separated segments (like "wallets/0"), got ${jsonStringify(path.length > 64 ? `${path.slice(0, 64)}…` : path)}`,
+      )
+    }
+    return new ByteArray(host.keysDerive(path))
+  },
+  sign(message: unknown): string {
+    if (typeof message === 'string') {
+      // UTF-8 has no encoding for a lone surrogate (TextEncoder would sign U+FFFD instead): refuse it.
+      if (message.length <= MAX_SIGN_MESSAGE_BYTES && matches(LONE_SURROGATE, message)) {
+        throw new TypeError('ctx.keys.sign(message): the text contains an unpaired UTF-16 surrogate')
+      }
+      const length =
+        message.length > MAX_SIGN_MESSAGE_BYTES
+          ? message.length
+          : message.length +
+            (message.length - withoutMatches(message, TWO_OR_MORE_BYTES).length) +
+            (message.length - withoutMatches(message, THREE_BYTES).length)
+      if (length > MAX_SIGN_MESSAGE_BYTES) {
+        throw new RangeError(
+          `ctx.keys.sign(message): messages are at most ${MAX_SIGN_MESSAGE_BYTES} bytes (got ${length}${message.length > MAX_SIGN_MESSAGE_BYTES ? ' characters' : ' UTF-8 bytes'})`,
+        )
+      }
+      return host.keysSign('text', message)
+    }
+    if (message instanceof ByteArray) {
+      if (message.length > MAX_SIGN_MESSAGE_BYTES) {
+        throw new RangeError(
+          `ctx.keys.sign(message): messages are at most ${MAX_SIGN_MESSAGE_BYTES} bytes (got ${message.length})`,
+        )
+      }
+      return host.keysSign('bytes', bytesText(message))
+    }
+    throw new TypeError('ctx.keys.sign(message) expects a string or a Uint8Array')
+  },
+})
+
 function checkKey(key: unknown): string {
   if (typeof key !== 'string') throw new TypeError('Storage keys must be strings')
   return key
@@ -150,7 +226,7 @@ function createCtx(d: InvocationDescriptor): Record<string, unknown> {
     error: (...parts: unknown[]) => writeLog('error', parts),
   })
   return {
-    contract: Object.freeze({ id: d.contractId }),
+    contract: Object.freeze({ id: d.contractId, address: d.contractAddress }),
     caller: d.caller,
     block: Object.freeze({
       number: BigInt(d.block.number),
@@ -189,6 +265,7 @@ function createCtx(d: InvocationDescriptor): Record<string, unknown> {
       host.emit(name, encodeValue(data === undefined ? null : data, `event ${jsonStringify(name)}`))
     },
     log,
+    keys,
   }
 }
 
