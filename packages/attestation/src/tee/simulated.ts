@@ -110,7 +110,7 @@ export interface SimulatedTeeOptions {
 
 /** The default place of the simulated platform secret: per user and machine, outside every data dir. */
 export function defaultPlatformSecretFile(env: Record<string, string | undefined> = process.env): string {
-  return env.VEIL_SIM_PLATFORM_SECRET_FILE ?? join(homedir(), '.veil', 'simulated-tee-platform.key')
+  return env.VEIL_SIM_PLATFORM_SECRET_FILE || join(homedir(), '.veil', 'simulated-tee-platform.key')
 }
 
 /**
