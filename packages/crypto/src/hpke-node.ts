@@ -95,6 +95,9 @@ const MODE_BASE = 0x00
 const PKCS8_X25519_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
 ])
+const SPKI_X25519_PREFIX = Uint8Array.from([
+  0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00,
+])
 
 /** @internal The per-AEAD constants of one ciphersuite. */
 interface Suite {
@@ -198,6 +201,31 @@ function exportPublicKey(key: KeyObject): Uint8Array {
   return new Uint8Array(Buffer.from(x, 'base64url'))
 }
 
+/** The 32 raw key bytes of an X25519 PKCS#8 or SPKI DER encoding. */
+function rawFromDer(der: Uint8Array, prefix: Uint8Array): Uint8Array {
+  const raw = der.subarray(prefix.length)
+  if (der.length !== prefix.length + X25519_KEY_LENGTH || !prefix.every((byte, i) => der[i] === byte)) {
+    throw new Error('unreachable: unexpected X25519 DER encoding')
+  }
+  return new Uint8Array(raw)
+}
+
+/**
+ * A fresh ephemeral key: the private key as an OpenSSL key, the public key raw, encoded by the key
+ * generation itself. Never export a just-generated key object instead: on Node 20, a garbage collection
+ * during the export (say, as JWK) can collect the finished generation job, whose destructor then waits
+ * forever for the key's mutex, which the export holds (the process hangs in a futex).
+ */
+function generateEphemeralKey(): { privateKey: KeyObject; publicKey: Uint8Array } {
+  // @types/node lists encodings for both halves or for none; Node also takes one (the other stays a key object).
+  const generate = generateKeyPairSync as unknown as (
+    type: 'x25519',
+    options: { publicKeyEncoding: { type: 'spki'; format: 'der' } },
+  ) => { privateKey: KeyObject; publicKey: Buffer }
+  const pair = generate('x25519', { publicKeyEncoding: { type: 'spki', format: 'der' } })
+  return { privateKey: pair.privateKey, publicKey: rawFromDer(pair.publicKey, SPKI_X25519_PREFIX) }
+}
+
 /** DH(sk, pk) with the RFC 9180 §7.1.4 check: an all-zero result (a low-order `pk`) is an error. */
 function dh(privateKey: KeyObject, publicKey: KeyObject): Uint8Array {
   const shared = diffieHellman({ privateKey, publicKey })
@@ -227,9 +255,9 @@ export function encap(
   let ephemeral: KeyObject
   let enc: Uint8Array
   if (ikmE === undefined) {
-    const pair = generateKeyPairSync('x25519')
+    const pair = generateEphemeralKey()
     ephemeral = pair.privateKey
-    enc = exportPublicKey(pair.publicKey)
+    enc = pair.publicKey
   } else {
     // Not through the cache: the derived key is a fresh array and is used once.
     const secretKey = deriveX25519PrivateKey(ikmE)
@@ -533,13 +561,14 @@ export function aeadOpen(params: AeadOpenParams): Uint8Array {
 
 /** A fresh random X25519 key pair (OpenSSL). */
 export function generateX25519KeyPair(): X25519KeyPair {
-  const pair = generateKeyPairSync('x25519')
-  const { d } = pair.privateKey.export({ format: 'jwk' })
-  if (typeof d !== 'string') throw new Error('unreachable: X25519 JWK without d')
-  return {
-    privateKey: new Uint8Array(Buffer.from(d, 'base64url')),
-    publicKey: exportPublicKey(pair.publicKey),
-  }
+  // Both halves encoded by the generation itself (see generateEphemeralKey for why not export after).
+  const pair = generateKeyPairSync('x25519', {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  })
+  const privateKey = rawFromDer(pair.privateKey, PKCS8_X25519_PREFIX)
+  pair.privateKey.fill(0)
+  return { privateKey, publicKey: rawFromDer(pair.publicKey, SPKI_X25519_PREFIX) }
 }
 
 /** RFC 9180 `DeriveKeyPair(ikm)` for DHKEM(X25519, HKDF-SHA256); `ikm` is 32–8192 bytes. */
