@@ -3,8 +3,8 @@ import { UsageError, VEIL_VERSION } from '@veil/protocol'
 import { flag, intOption, pathOption, stringOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { toJson } from '../output.js'
+import { logLevelOption, serviceLogOptions } from '../service-options.js'
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 const TEES = ['simulated', 'tdx'] as const
 
 export const kmsStartCommand: Command = {
@@ -58,17 +58,7 @@ export const kmsStartCommand: Command = {
       valueName: '<id>',
       description: 'add the workers it approves to this cluster',
     },
-    'log-level': {
-      type: 'string',
-      valueName: '<level>',
-      description: 'debug, info, warn or error',
-      default: 'info',
-    },
-    'log-json': { type: 'boolean', description: 'log JSON lines (pino) instead of text' },
-    'exit-with-parent': {
-      type: 'boolean',
-      description: 'stop when standard input closes (used by veil dev)',
-    },
+    ...serviceLogOptions,
   },
   json: true,
   examples: [
@@ -77,10 +67,7 @@ export const kmsStartCommand: Command = {
   ],
   async run(ctx) {
     const { io } = ctx
-    const level = stringOption(ctx, 'log-level') ?? 'info'
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-      throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
-    }
+    const level = logLevelOption(ctx)
     const tee = stringOption(ctx, 'tee') ?? 'simulated'
     if (!(TEES as readonly string[]).includes(tee)) {
       throw new UsageError(`--tee must be one of ${TEES.join(', ')}, got "${tee}"`)
@@ -116,7 +103,7 @@ export const kmsStartCommand: Command = {
       })
     }
     const logger = createLogger({
-      level: level as (typeof LOG_LEVELS)[number],
+      level,
       format: flag(ctx, 'log-json') ? 'json' : 'text',
       write: (line) => io.err(line.replace(/\n$/, '')),
     })

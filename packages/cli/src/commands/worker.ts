@@ -2,8 +2,7 @@ import { UsageError } from '@veil/protocol'
 import { flag, intOption, pathOption, stringOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { toJson } from '../output.js'
-
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+import { logLevelOption, serviceLogOptions } from '../service-options.js'
 
 export const workerStartCommand: Command = {
   name: ['worker', 'start'],
@@ -56,17 +55,7 @@ export const workerStartCommand: Command = {
       valueName: '<file>',
       description: 'with --tee tdx: the sealing root only this TD can read (docs/trust.md)',
     },
-    'log-level': {
-      type: 'string',
-      valueName: '<level>',
-      description: 'debug, info, warn or error',
-      default: 'info',
-    },
-    'log-json': { type: 'boolean', description: 'log JSON lines (pino) instead of text' },
-    'exit-with-parent': {
-      type: 'boolean',
-      description: 'stop when standard input closes (used by veil dev)',
-    },
+    ...serviceLogOptions,
   },
   json: true,
   examples: [
@@ -75,10 +64,7 @@ export const workerStartCommand: Command = {
   ],
   async run(ctx) {
     const { io } = ctx
-    const level = stringOption(ctx, 'log-level') ?? 'info'
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-      throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${level}"`)
-    }
+    const level = logLevelOption(ctx)
     const port = intOption(ctx, 'port', 0, 65535) ?? 0
     const teeKind = stringOption(ctx, 'tee') ?? 'simulated'
     if (teeKind !== 'simulated' && teeKind !== 'tdx')
@@ -111,7 +97,7 @@ export const workerStartCommand: Command = {
         ? devAccount(9)
         : undefined
     const logger = createLogger({
-      level: level as (typeof LOG_LEVELS)[number],
+      level,
       format: flag(ctx, 'log-json') ? 'json' : 'text',
       write: (line) => io.err(line.replace(/\n$/, '')),
     })
