@@ -19,8 +19,8 @@
  *   not compete with the worker for the CPU while the worker is timed. Every answer must be 200 and parse;
  *   one in `verifyEvery` is opened and checked `ok: true` inside the window, and its signature is recovered
  *   (must be the worker's address) after it. A one-second calibration window first sizes the sealed
- *   batch (2× the calibrated rate); if the batch runs out anyway, the window ends there and ops/s is over
- *   the time actually measured (`exhausted: true`).
+ *   batch (3× the calibrated rate: the first second runs colder); if the batch runs out anyway, the
+ *   window ends there and ops/s is over the time actually measured (`exhausted: true`).
  */
 import { Agent, request } from 'node:http'
 import {
@@ -207,9 +207,9 @@ async function main(config: ClientConfig): Promise<ClientResult> {
   }
 
   // A one-second calibration window (also warming the concurrent path) sizes the batch of the timed one,
-  // so the client prepares about 2× what the target can take rather than a fixed, much larger batch.
+  // so the client prepares about 3× what the target can take rather than a fixed, much larger batch.
   const calibration = await window(1, config.maxOpsPerSecond)
-  const rate = Math.min(config.maxOpsPerSecond, 2 * calibration.opsPerSecond + config.concurrency)
+  const rate = Math.min(config.maxOpsPerSecond, 3 * calibration.opsPerSecond + config.concurrency)
   const timed = await window(config.seconds, Math.ceil(rate * config.seconds))
   agent.destroy()
   const round = (x: number) => Math.round(x * 1000) / 1000
