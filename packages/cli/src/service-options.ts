@@ -28,3 +28,32 @@ export function logLevelOption(ctx: CommandContext): LogLevelName {
   }
   return level as LogLevelName
 }
+
+/** Resolves when the command should stop: SIGINT/SIGTERM, or (with `--exit-with-parent`) stdin closing. */
+export function stopRequested(ctx: CommandContext): Promise<'signal' | 'parent'> {
+  return new Promise((resolve) => {
+    ctx.signal.addEventListener('abort', () => resolve('signal'), { once: true })
+    if (ctx.options['exit-with-parent'] === true) {
+      process.stdin.on('end', () => resolve('parent'))
+      process.stdin.on('error', () => resolve('parent'))
+      process.stdin.resume()
+    }
+  })
+}
+
+/**
+ * Starts `service` unless a stop comes first; then stops it (ending whatever `start()` waits for) and
+ * returns false. A failed start rejects, as `start()` does.
+ */
+export async function startUnlessStopped(
+  service: { start(): Promise<void>; stop(): Promise<void> },
+  stopped: Promise<unknown>,
+): Promise<boolean> {
+  const startup = service.start()
+  const first = await Promise.race([startup.then(() => 'started' as const), stopped])
+  if (first === 'started') return true
+  const stopping = service.stop()
+  await startup.catch(() => {})
+  await stopping
+  return false
+}

@@ -3,7 +3,7 @@ import { UsageError, VEIL_VERSION } from '@veil/protocol'
 import { flag, intOption, pathOption, stringOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { toJson } from '../output.js'
-import { logLevelOption, serviceLogOptions } from '../service-options.js'
+import { logLevelOption, serviceLogOptions, startUnlessStopped, stopRequested } from '../service-options.js'
 
 const TEES = ['simulated', 'tdx'] as const
 
@@ -137,22 +137,8 @@ export const kmsStartCommand: Command = {
       logger,
     })
 
-    const stopped = new Promise<'signal' | 'parent'>((resolve) => {
-      ctx.signal.addEventListener('abort', () => resolve('signal'), { once: true })
-      if (flag(ctx, 'exit-with-parent')) {
-        process.stdin.on('end', () => resolve('parent'))
-        process.stdin.on('error', () => resolve('parent'))
-        process.stdin.resume()
-      }
-    })
-    const startup = kms.start()
-    const first = await Promise.race([startup.then(() => 'started' as const), stopped])
-    if (first !== 'started') {
-      const stopping = kms.stop() // ends whatever start() is waiting for
-      await startup.catch(() => {})
-      await stopping
-      return ExitCode.ok
-    }
+    const stopped = stopRequested(ctx)
+    if (!(await startUnlessStopped(kms, stopped))) return ExitCode.ok
     const health = kms.health()
     const ready = {
       event: 'ready',

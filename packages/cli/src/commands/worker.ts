@@ -2,7 +2,7 @@ import { UsageError } from '@veil/protocol'
 import { flag, intOption, pathOption, stringOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { toJson } from '../output.js'
-import { logLevelOption, serviceLogOptions } from '../service-options.js'
+import { logLevelOption, serviceLogOptions, startUnlessStopped, stopRequested } from '../service-options.js'
 
 export const workerStartCommand: Command = {
   name: ['worker', 'start'],
@@ -118,22 +118,8 @@ export const workerStartCommand: Command = {
       logger,
     })
 
-    const stopped = new Promise<'signal' | 'parent'>((resolve) => {
-      ctx.signal.addEventListener('abort', () => resolve('signal'), { once: true })
-      if (flag(ctx, 'exit-with-parent')) {
-        process.stdin.on('end', () => resolve('parent'))
-        process.stdin.on('error', () => resolve('parent'))
-        process.stdin.resume()
-      }
-    })
-    const startup = worker.start()
-    const first = await Promise.race([startup.then(() => 'started' as const), stopped])
-    if (first !== 'started') {
-      const stopping = worker.stop() // aborts whatever start() is waiting for
-      await startup.catch(() => {})
-      await stopping
-      return ExitCode.ok
-    }
+    const stopped = stopRequested(ctx)
+    if (!(await startUnlessStopped(worker, stopped))) return ExitCode.ok
     const ready = { event: 'ready', url: worker.url, address: worker.address, cluster: worker.info().cluster }
     io.out(
       flag(ctx, 'json')
