@@ -15,6 +15,7 @@ import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import {
   aeadSeal,
+  createNativeSigner,
   createPrecomputedSigner,
   createTypedHashSigner,
   generateX25519KeyPair,
@@ -208,11 +209,14 @@ export async function run(report: Report): Promise<void> {
   const noble = createTypedHashSigner(IDENTITY_KEY)
   const fresh = createPrecomputedSigner(IDENTITY_KEY, { poolSize: 1, background: false }) // pool never filled
   const pooled = createPrecomputedSigner(IDENTITY_KEY, { poolSize: 256, background: false })
+  // libsecp256k1 (what the worker uses where the binding loads); `noble` stands in where it does not.
+  const native = createNativeSigner(IDENTITY_KEY)
+  if (native === undefined) process.stderr.write('  note: the libsecp256k1 binding did not load here\n')
   // Keep the pool stocked outside the timed region (a worker refills between requests).
   const restock = (signer: PrecomputedSigner) => () => {
     if (signer.available < 2) signer.fill()
   }
-  for (const signer of [noble, fresh, pooled]) {
+  for (const signer of [noble, fresh, pooled, native ?? noble]) {
     if (recoverAnswerSigner(DOMAIN, sample, signAnswer(signer, DOMAIN, sample)) !== noble.address) {
       throw new Error('a signer under test does not produce valid Answer signatures')
     }
@@ -222,6 +226,7 @@ export async function run(report: Report): Promise<void> {
     ['noble-rfc6979', noble, undefined],
     ['openssl-fresh-nonce', fresh, undefined],
     ['precomputed-nonce', pooled, restock(pooled)],
+    ...(native ? [['libsecp256k1', native, undefined] as [string, TypedHashSigner, undefined]] : []),
   ]
   const signP50 = new Map<string, number>()
   for (const [sign, signer, between] of signers) {
@@ -255,6 +260,7 @@ export async function run(report: Report): Promise<void> {
   const paths: Array<
     [string, string, (r: Request) => unknown, TypedHashSigner, ((i: number) => void) | undefined]
   > = [
+    ...(native ? [['node', 'libsecp256k1', nodeHpkePart, native, undefined] as (typeof paths)[number]] : []),
     ['node', 'precomputed-nonce', nodeHpkePart, pooled, restock(pooled)],
     ['node', 'openssl-fresh-nonce', nodeHpkePart, fresh, undefined],
     ['node', 'noble-rfc6979', nodeHpkePart, noble, undefined],
@@ -297,6 +303,7 @@ export async function run(report: Report): Promise<void> {
       pathP50.get('node/precomputed-nonce'),
     ),
     noble_over_precomputed_sign: ratio(signP50.get('noble-rfc6979'), signP50.get('precomputed-nonce')),
+    noble_over_libsecp256k1_sign: ratio(signP50.get('noble-rfc6979'), signP50.get('libsecp256k1')),
   })
   fresh.dispose()
   pooled.dispose()

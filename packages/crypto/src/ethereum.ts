@@ -100,7 +100,8 @@ export function privateKeyToAddress(privateKey: Bytes32): Address {
 }
 
 /** keccak256(X ‖ Y)[12..32] of an uncompressed point 0x04 ‖ X ‖ Y. */
-function pointBytesToAddress(uncompressed: Uint8Array): Address {
+/** @internal */
+export function pointBytesToAddress(uncompressed: Uint8Array): Address {
   return checksum(toHex(keccak_256(uncompressed.subarray(1)).subarray(12)).slice(2))
 }
 
@@ -169,11 +170,23 @@ export function recoverAddress(hash: Bytes32, signature: Hex | Uint8Array): Addr
   // EIP-2: (r, n - s) is a second valid signature of the same hash; only the low one is accepted.
   if (s > HALF_N) throw new SignatureInvalidError('s is in the upper half of the curve order (malleable)')
   try {
+    if (fastRecover !== undefined) return fastRecover(digest, bytes)
     const point = new secp256k1.Signature(r, s, v - 27).recoverPublicKey(digest)
     return pointBytesToAddress(point.toBytes(false))
   } catch (cause) {
     throw new SignatureInvalidError(`no public key recovers from it (${String(cause)})`)
   }
+}
+
+type Recover = (digest: Uint8Array, signature: Uint8Array) => Address
+let fastRecover: Recover | undefined
+
+/**
+ * @internal Routes {@link recoverAddress}'s point recovery (after its range checks) to a faster
+ * implementation with identical results: the Node entry installs libsecp256k1's where it loads.
+ */
+export function useSecp256k1Recovery(recover: Recover | undefined): void {
+  fastRecover = recover
 }
 
 /** Signs 32-byte hashes with one key; {@link createTypedHashSigner} (pure) or the Node precomputing signer. */

@@ -4,6 +4,9 @@
  * node:crypto, the precomputed-nonce signer) and contract key derivation.
  */
 
+import { useSecp256k1Recovery } from './ethereum.js'
+import { nativeRecover } from './secp256k1-native.js'
+
 export { type ContractKeys, DEV_MASTER_SECRET, deriveContractKeys, devContractKeys } from './contract-keys.js'
 export {
   aeadOpen,
@@ -19,9 +22,13 @@ export {
   setupBaseS,
   x25519PublicKey,
 } from './hpke-node.js'
+export { createNativeSigner, nativeSecp256k1 } from './secp256k1-native.js'
 export {
   createPrecomputedSigner,
   type PrecomputedSigner,
   type PrecomputedSignerOptions,
 } from './signer-node.js'
 export * from './web.js'
+
+// Node processes recover `auth` and answer signatures through libsecp256k1 where its binding loads.
+useSecp256k1Recovery(nativeRecover())

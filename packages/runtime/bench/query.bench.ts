@@ -33,7 +33,7 @@ async function bundleClient(dir: string): Promise<string> {
     logLevel: 'silent',
     // Bundled CommonJS code may call require(); give it Node's.
     banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      js: "import { createRequire as veilBannerRequire } from 'node:module'; const require = veilBannerRequire(import.meta.url);",
     },
   })
   return outfile

@@ -1,20 +1,23 @@
 import {
   aeadSeal,
+  createNativeSigner,
   createPrecomputedSigner,
   keccak256,
   type PrecomputedSigner,
   recoverQueryCaller,
   setupBaseR,
   signAnswer,
+  type TypedHashSigner,
   type VeilDomain,
 } from '@veil/crypto'
 import type { Clock, Hex } from '@veil/protocol'
 import type { QueryCrypto } from './query.js'
 
 /**
- * The query primitives on node:crypto (HPKE, AEAD) and noble (EIP-712, secp256k1), with a signer that
- * precomputes signature nonces in a worker thread, so that the scalar multiplication of each signature
- * (the largest single cost of an answer) neither blocks the event loop nor adds to a query's latency.
+ * The query primitives on node:crypto (HPKE, AEAD) and noble (EIP-712), answer signatures and `auth`
+ * recovery on libsecp256k1 where its binding loads. Without it, a signer precomputes signature nonces
+ * in a worker thread, so that the scalar multiplication of each signature (then the largest single
+ * cost of an answer) neither blocks the event loop nor adds to a query's latency.
  */
 export function createNodeQueryCrypto(options: {
   chainId: number
@@ -24,11 +27,19 @@ export function createNodeQueryCrypto(options: {
   clock: Clock
 }): QueryCrypto & { dispose(): void } {
   const domain: VeilDomain = { chainId: options.chainId, verifyingContract: options.registry }
-  let signer: PrecomputedSigner | undefined
+  let signer: TypedHashSigner | undefined
+  let pooled: PrecomputedSigner | undefined
   const answerSigner = () => {
-    // Created on first use (not every user of these primitives signs); the first answers compute their
-    // own nonces while the thread fills the pool.
-    signer ??= createPrecomputedSigner(options.signingKey, { poolSize: 256, thread: true })
+    // Created on first use (not every user of these primitives signs). libsecp256k1 signs in ~75 µs on
+    // the event loop; without it, the first answers compute their own nonces while the thread fills the
+    // pool.
+    if (signer === undefined) {
+      signer = createNativeSigner(options.signingKey)
+      if (signer === undefined) {
+        pooled = createPrecomputedSigner(options.signingKey, { poolSize: 256, thread: true })
+        signer = pooled
+      }
+    }
     return signer
   }
   return {
@@ -43,6 +54,6 @@ export function createNodeQueryCrypto(options: {
     // recoverQueryCaller also requires the recovered signer to be the address the proof names.
     verifyAuth: (auth, query) =>
       recoverQueryCaller(domain, auth, query, { now: Math.floor(options.clock.now() / 1000) }),
-    dispose: () => signer?.dispose(),
+    dispose: () => pooled?.dispose(),
   }
 }
