@@ -77,6 +77,77 @@ export interface ContractLog {
   error(...parts: unknown[]): void
 }
 
+/** The response of `ctx.http.fetch`: the parts of a fetch `Response` a contract needs. */
+export interface HttpResponse {
+  readonly status: number
+  readonly statusText: string
+  /** True for 2xx. */
+  readonly ok: boolean
+  /** The final URL, after redirects. */
+  readonly url: string
+  readonly redirected: boolean
+  readonly headers: {
+    get(name: string): string | null
+    has(name: string): boolean
+    entries(): Array<[string, string]>
+    forEach(callback: (value: string, name: string) => void): void
+  }
+  text(): Promise<string>
+  json<T = unknown>(): Promise<T>
+  arrayBuffer(): Promise<ArrayBuffer>
+  bytes(): Promise<Uint8Array>
+}
+
+export interface HttpRequestInit {
+  /** GET (default), HEAD, POST, PUT, PATCH, DELETE or OPTIONS. */
+  method?: string
+  headers?: Record<string, string> | Array<[string, string]>
+  body?: string | Uint8Array | ArrayBuffer
+}
+
+/**
+ * Outbound HTTP(S), in queries and job runs only (a command calling it fails with NOT_ALLOWED). Public
+ * addresses only, unless the operator allowlisted a host; TLS is always verified; 10 s per request, 2 MiB
+ * per response, 8 requests in flight and 64 per invocation by default. Failures reject with an `Error`
+ * named `FetchError` whose `code` says why (`EGRESS_REFUSED`, `TIMEOUT`, `RESPONSE_TOO_LARGE`, …).
+ */
+export interface Http {
+  fetch(url: string, init?: HttpRequestInit): Promise<HttpResponse>
+}
+
+/**
+ * EVM JSON-RPC on the endpoints the network names (`rpc` in network.json): `call` in queries and job
+ * runs, `sendTransaction` in job runs only, signed with the contract's own key (`ctx.contract.address`).
+ * Failures reject with an `Error` named `EvmError` whose `code` says why (`UNKNOWN_RPC`, `RPC_FAILED`).
+ */
+export interface Evm {
+  /** `eth_call`: the returned data, 0x hex. */
+  call(rpc: string, request: { to: Address; data: `0x${string}` }): Promise<`0x${string}`>
+  /** Signs and sends a transaction from `ctx.contract.address`; resolves with its hash once accepted. */
+  sendTransaction(
+    rpc: string,
+    tx: { to: Address; data?: `0x${string}`; value?: bigint; gas?: bigint },
+  ): Promise<`0x${string}`>
+}
+
+/**
+ * Jobs and timers, in init, commands and `apply`: recorded with the command, run later by one worker.
+ * Ids are deterministic (`j1`, `t2`, …).
+ */
+export interface Jobs {
+  /** Queues job `name` with `args`; one worker runs it, and every worker applies its outcome. */
+  enqueue(name: string, args?: Value): string
+  /** Runs job `name` every `seconds` (5 s to 1 year) from now; returns the timer id. */
+  every(seconds: number, name: string, args?: Value): string
+  /** Cancels a timer (or a queued job); false when there was none. */
+  cancel(id: string): boolean
+}
+
+/** What a job's run() produced, as its `apply` receives it. */
+export type JobOutcome<T = Value> =
+  | { ok: true; value: T }
+  | { ok: false; error: { code: string; message: string } }
+
 interface BaseCtx {
   readonly contract: ContractInfo
   readonly log: ContractLog
@@ -94,6 +165,8 @@ export interface CommandCtx extends BaseCtx {
   random(length: number): Uint8Array
   /** Emits an event that subscribers and the command's receipt see. */
   emit(name: string, data?: Value): void
+  /** Queues jobs and sets timers (see `Jobs`). */
+  readonly jobs: Jobs
 }
 
 /** What a query sees. Read-only; real time and randomness. */
@@ -105,6 +178,28 @@ export interface QueryCtx extends BaseCtx {
   readonly storage: ReadonlyStorage
   /** Cryptographically secure random bytes (not deterministic). */
   random(length: number): Uint8Array
+  /** Outbound HTTP (see `Http`). */
+  readonly http: Http
+  /** The contract's secrets, set by its owner with `veil secrets set` (never in logs or receipts). */
+  readonly secrets: Readonly<Record<string, string | undefined>>
+  /** EVM JSON-RPC on the network's named endpoints (`call` only; `sendTransaction` is for jobs). */
+  readonly evm: Evm
+}
+
+/** What a job's run() sees: a query's ctx on one worker, plus `ctx.evm.sendTransaction`. */
+export interface JobCtx extends QueryCtx {
+  /** Always null: a job runs on behalf of the contract. */
+  readonly caller: null
+}
+
+/** What a job's apply() sees: a command's ctx; `caller` is the worker that submitted the outcome. */
+export type ApplyCtx = CommandCtx
+
+/** A job: `run` on one worker (HTTP, secrets), then `apply` of its outcome on every worker, in order. */
+// biome-ignore lint/suspicious/noExplicitAny: argument and result types are inferred per job; `any` only bounds them.
+export interface JobDefinition<A = any, R = any> {
+  run(ctx: JobCtx, args: A): R | Promise<R>
+  apply(ctx: ApplyCtx, outcome: JobOutcome<Awaited<R>>): unknown
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: argument lists are inferred per method; `any` here only bounds them.
@@ -118,10 +213,12 @@ export interface ContractDefinition<
   C extends Record<string, CommandHandler> = Record<string, CommandHandler>,
   Q extends Record<string, QueryHandler> = Record<string, QueryHandler>,
   I extends InitHandler | undefined = InitHandler | undefined,
+  J extends Record<string, JobDefinition> = Record<string, JobDefinition>,
 > {
   init: I
   commands: C
   queries: Q
+  jobs: J
 }
 
 /**
@@ -139,16 +236,22 @@ export function defineContract<
   C extends Record<string, CommandHandler>,
   Q extends Record<string, QueryHandler>,
   I extends InitHandler | undefined,
->(definition: { init?: I; commands?: C; queries?: Q }): ContractDefinition<C, Q, I> {
+  J extends Record<string, JobDefinition>,
+>(definition: { init?: I; commands?: C; queries?: Q; jobs?: J }): ContractDefinition<C, Q, I, J> {
   for (const name of Object.keys(definition.queries ?? {})) {
     // Queries beginning with '$' are Veil's own (`$logs`): a contract's would be unreachable.
     if (name.startsWith('$'))
       throw new TypeError(`query "${name}": names beginning with "$" are reserved for Veil's system queries`)
   }
+  for (const [name, job] of Object.entries(definition.jobs ?? {})) {
+    if (typeof job?.run !== 'function' || typeof job?.apply !== 'function')
+      throw new TypeError(`job "${name}" must have run(ctx, args) and apply(ctx, outcome)`)
+  }
   return {
     init: definition.init as I,
     commands: definition.commands ?? ({} as C),
     queries: definition.queries ?? ({} as Q),
+    jobs: definition.jobs ?? ({} as J),
   }
 }
 

@@ -29,3 +29,9 @@ export const MAX_KEY_PATH_CHARS = 256
  * `isContractUserKeyPath` (a test keeps the two equal).
  */
 export const KEY_PATH_PATTERN = /^[\x21-\x2e\x30-\x7e]+(?:\/[\x21-\x2e\x30-\x7e]+)*$/
+/** The JSON of one host I/O request (`ctx.http.fetch` init without its body, `ctx.evm.*`). */
+export const MAX_IO_REQUEST_CHARS = 64 * 1024
+/** A `ctx.http.fetch` request body is at most this many bytes. */
+export const MAX_FETCH_BODY_BYTES = 1024 * 1024
+/** The JSON of one `ctx.jobs.*` call (job arguments included). */
+export const MAX_JOB_REQUEST_CHARS = 64 * 1024

@@ -52,6 +52,7 @@ describe('ContractEngine happy paths', () => {
       commands: ['add', 'put', 'remove', 'echo', 'whoami', 'slow', 'logs', 'nothing'],
       queries: ['get', 'read', 'later'],
       hasInit: true,
+      jobs: [],
     })
   })
 
@@ -131,7 +132,7 @@ describe('ContractEngine happy paths', () => {
 
   it('runs init as a no-op for a contract without init', async () => {
     const plain = await ContractEngine.create(bundle('{ commands: { x() { return 1 } } }'))
-    expect(plain.methods).toEqual({ commands: ['x'], queries: [], hasInit: false })
+    expect(plain.methods).toEqual({ commands: ['x'], queries: [], hasInit: false, jobs: [] })
     expect(resultOf(await call(plain, 'init', ''))).toBeNull()
     plain.dispose()
   })

@@ -40,6 +40,8 @@ import { utf8Length } from './value-check.js'
 const DEFAULT_QUERY_POOL_SIZE = 2
 const ADDRESS_RE = /^0x[0-9a-fA-F]{40}$/
 const MiB = 1024 * 1024
+/** Wall-clock deadline of a job's run(): room for its HTTP requests (10 s each by default). */
+export const JOB_DEADLINE_MS = 30_000
 
 /** A request the engine cannot even attempt (a caller bug, not a contract failure). */
 export class InvalidRequestError extends VeilError {
@@ -62,6 +64,8 @@ export interface ContractMethods {
   commands: string[]
   queries: string[]
   hasInit: boolean
+  /** Jobs (`jobs: { name: { run, apply } }`). */
+  jobs: string[]
 }
 
 export class ContractEngine {
@@ -133,6 +137,7 @@ export class ContractEngine {
     return new ContractEngine(
       {
         commands: [...first.shape.commands],
+        jobs: [...first.shape.jobs],
         queries: [...first.shape.queries],
         hasInit: first.shape.hasInit,
       },
@@ -156,7 +161,7 @@ export class ContractEngine {
     if (this.disposed) throw new EngineDisposedError()
     const { env } = request
     const kind = env.kind
-    if (kind !== 'init' && kind !== 'command' && kind !== 'query') {
+    if (kind !== 'init' && kind !== 'command' && kind !== 'query' && kind !== 'job' && kind !== 'apply') {
       throw new InvalidRequestError(`unknown invocation kind ${JSON.stringify(kind)}`)
     }
     if (!(env.randomSeed instanceof Uint8Array) || env.randomSeed.length !== 32) {
@@ -168,7 +173,14 @@ export class ContractEngine {
     if (keys !== undefined && (typeof keys.address !== 'string' || !ADDRESS_RE.test(keys.address))) {
       throw new InvalidRequestError('env.keys.address must be a 0x-prefixed 20-byte hex address')
     }
-    const base = kind === 'query' ? this.queryLimits : this.commandLimits
+    // Job runs are off-chain like queries, with a deadline that leaves room for their HTTP requests.
+    const offChain = kind === 'query' || kind === 'job'
+    const base =
+      kind === 'job'
+        ? { ...this.queryLimits, deadlineMs: Math.max(this.queryLimits.deadlineMs, JOB_DEADLINE_MS) }
+        : offChain
+          ? this.queryLimits
+          : this.commandLimits
     const limits = resolveLimits(base, request.limits)
     if (limits.memoryBytes > Math.max(this.commandLimits.memoryBytes, this.queryLimits.memoryBytes)) {
       throw new InvalidLimitsError('memoryBytes cannot exceed the largest limit the engine was created with')
@@ -180,6 +192,9 @@ export class ContractEngine {
     }
     if (kind === 'query' && !this.methods.queries.includes(method)) {
       return { ok: false, error: new UnknownMethodError(kind, method), fuel: 0 }
+    }
+    if ((kind === 'job' || kind === 'apply') && !this.methods.jobs.includes(method)) {
+      return { ok: false, error: new UnknownMethodError('job', method), fuel: 0 }
     }
     if (typeof request.argsText !== 'string' || utf8Length(request.argsText) > MAX_ARGS_BYTES) {
       return {
@@ -196,11 +211,11 @@ export class ContractEngine {
       caller: env.caller,
       contractAddress: keys?.address ?? null,
       block: { number: env.block.number.toString(), timestamp: env.block.timestamp, hash: env.block.hash },
-      mathRandomSeed: mathRandomSeed(kind === 'query' ? this.random : env.randomSeed),
+      mathRandomSeed: mathRandomSeed(offChain ? this.random : env.randomSeed),
       maxResultBytes: limits.maxResultBytes,
     }
     const timestamp = env.block.timestamp
-    const pool = kind === 'query' ? this.queryPool : this.commandPool
+    const pool = offChain ? this.queryPool : this.commandPool
     const instance = await pool.acquire()
     let raw: Awaited<ReturnType<SandboxInstance['run']>>
     try {
@@ -209,8 +224,8 @@ export class ContractEngine {
         argsText: request.argsText,
         limits,
         host: request.host,
-        random: kind === 'query' ? this.random : deterministicRandom(env.randomSeed),
-        now: kind === 'query' ? () => this.clock.now() : () => timestamp,
+        random: offChain ? this.random : deterministicRandom(env.randomSeed),
+        now: offChain ? () => this.clock.now() : () => timestamp,
         keys,
       })
     } finally {

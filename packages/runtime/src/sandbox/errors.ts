@@ -185,3 +185,20 @@ export class EngineDisposedError extends VeilError {
     super('The contract engine was disposed', { code: 'ENGINE_DISPOSED' })
   }
 }
+
+/**
+ * How an invocation's failure is reported to a caller (receipts, answers, job outcomes): the code, the
+ * message (a contract's own message as it threw it; otherwise the summary and its details), and the
+ * contract's source-mapped stack when there is one.
+ */
+export function reportedError(error: SandboxError): { code: string; message: string; stack?: string } {
+  const stack = error instanceof ContractError && error.mappedStack ? error.mappedStack : undefined
+  return {
+    code: error.code ?? 'CONTRACT_ERROR',
+    message:
+      error instanceof ContractError || !error.details
+        ? error.shortMessage
+        : `${error.shortMessage}. ${error.details}`,
+    ...(stack ? { stack } : {}),
+  }
+}

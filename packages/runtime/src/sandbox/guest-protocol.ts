@@ -6,7 +6,11 @@
  * receives a guest object.
  */
 
-export type InvocationKind = 'init' | 'command' | 'query'
+/**
+ * `job` runs a job's `run` (one worker, like a query: read-only, HTTP and secrets allowed); `apply` runs
+ * its `apply` with the outcome (every worker, in ledger order, like a command).
+ */
+export type InvocationKind = 'init' | 'command' | 'query' | 'job' | 'apply'
 
 /** The first argument of the guest dispatcher, JSON-encoded. The arguments text is the second. */
 export interface InvocationDescriptor {
@@ -44,6 +48,8 @@ export interface ContractShape {
   readonly commands: readonly string[]
   readonly queries: readonly string[]
   readonly hasInit: boolean
+  /** Jobs that define both `run` and `apply`. */
+  readonly jobs: readonly string[]
 }
 
 /**
@@ -65,6 +71,19 @@ export interface GuestHost {
    * or the bytes as a Latin-1 string (one character per byte) for 'bytes'.
    */
   keysSign(format: 'text' | 'bytes', message: string): string
+  /** `ctx.secrets` (queries and jobs): a JSON object of the contract's secrets. */
+  secrets(): string
+  /**
+   * A side effect of a command (`ctx.jobs.*`): `op` is 'enqueue' | 'every' | 'cancel', `json` its JSON
+   * arguments. Returns the job or timer id ('enqueue', 'every') or 'true'/'false' ('cancel').
+   */
+  jobs(op: string, json: string): string
+  /**
+   * Host I/O the guest awaits (`ctx.http.fetch`, `ctx.evm.*`): `op` is 'fetch' | 'evmCall' | 'evmSend',
+   * `json` the request, `body` a request body. Resolves with a JSON text (for 'fetch', the body separately:
+   * `[json, ArrayBuffer]`), rejects with an Error whose name is the failure's code.
+   */
+  io(op: string, json: string, body: ArrayBuffer | undefined): Promise<unknown>
   /** Reports success with the encoded result. */
   succeed(resultText: string): void
   /** Reports failure with a JSON `GuestFailure`. */

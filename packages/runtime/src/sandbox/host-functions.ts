@@ -11,6 +11,9 @@ import {
   MAX_EVENT_DATA_BYTES,
   MAX_EVENT_NAME_BYTES,
   MAX_FAILURE_CHARS,
+  MAX_FETCH_BODY_BYTES,
+  MAX_IO_REQUEST_CHARS,
+  MAX_JOB_REQUEST_CHARS,
   MAX_KEY_PATH_CHARS,
   MAX_LOG_MESSAGE_CHARS,
   MAX_SIGN_MESSAGE_BYTES,
@@ -125,6 +128,64 @@ export function installHostFunctions(
       // A message of at most MAX_SIGN_MESSAGE_BYTES bytes has at most as many UTF-16 units.
       const message = text(args, 1, MAX_SIGN_MESSAGE_BYTES, 'The message')
       return strings.create(state.keysSign(format, message))
+    },
+    secrets: (state) => strings.create(state.secretsJson()),
+    jobs(state, args) {
+      const op = text(args, 0, 16, 'The jobs operation')
+      return strings.create(state.jobs(op, text(args, 1, MAX_JOB_REQUEST_CHARS, 'The jobs request')))
+    },
+    io(state, args) {
+      const op = text(args, 0, 16, 'The I/O operation')
+      const json = text(args, 1, MAX_IO_REQUEST_CHARS, 'The request')
+      const bodyHandle = args[2]
+      let body: Uint8Array | undefined
+      if (bodyHandle && context.typeof(bodyHandle) === 'object') {
+        const size = context.getProp(bodyHandle, 'byteLength')
+        const bytes = context.typeof(size) === 'number' ? context.getNumber(size) : Number.NaN
+        size.dispose()
+        if (!(bytes <= MAX_FETCH_BODY_BYTES)) {
+          throw new GuestError('RangeError', `Request bodies are at most ${MAX_FETCH_BODY_BYTES} bytes`)
+        }
+        const buffer = context.getArrayBuffer(bodyHandle)
+        body = buffer.value.slice()
+        buffer.dispose()
+      }
+      const task = state.io(op, json, body) // throws GuestError synchronously for what is not allowed
+      const deferred = context.newPromise()
+      // The guest promise is settled only while this invocation still runs: after it ended, the memory is
+      // (or will be) restored to the snapshot and the deferred's handles point at nothing.
+      const live = () => target.current() === state && !state.outcome
+      state.trackHostTask(
+        task.then(
+          (value) => {
+            if (!live()) return
+            const handle =
+              value.body === undefined
+                ? strings.create(value.json)
+                : (() => {
+                    const array = context.newArray()
+                    const jsonHandle = strings.create(value.json)
+                    const bodyBuffer = context.newArrayBuffer(value.body.slice().buffer)
+                    context.setProp(array, 0, jsonHandle)
+                    context.setProp(array, 1, bodyBuffer)
+                    jsonHandle.dispose()
+                    bodyBuffer.dispose()
+                    return array
+                  })()
+            deferred.resolve(handle)
+            handle.dispose()
+          },
+          (error: unknown) => {
+            if (!live()) return
+            const { name, message } =
+              error instanceof GuestError ? error : { name: 'Error', message: 'The host failed this request' }
+            const handle = strings.error(name, message)
+            deferred.reject(handle)
+            handle.dispose()
+          },
+        ),
+      )
+      return deferred.handle
     },
     succeed(state, args) {
       const max = state.limits.maxResultBytes

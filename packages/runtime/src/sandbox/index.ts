@@ -11,6 +11,7 @@ export {
   NotAllowedError,
   OutOfFuelError,
   OutOfMemoryError,
+  reportedError,
   SandboxCrashError,
   SandboxError,
   StackOverflowError,

@@ -4,6 +4,7 @@
  * before doing anything, forwards effects to the caller's `InvocationHost`, and records the outcome.
  */
 import { isContractUserKeyPath } from '@veil/crypto'
+import { VeilError } from '@veil/protocol'
 import {
   MAX_EVENT_DATA_BYTES,
   MAX_EVENT_NAME_BYTES,
@@ -23,6 +24,8 @@ import type { ContractKeyHost, InvocationHost } from './types.js'
 import { canonicalValueProblem, utf8Length } from './value-check.js'
 
 const utf8 = new TextEncoder()
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+const HEX_DATA = /^0x(?:[0-9a-fA-F]{2})*$/
 const SIGNATURE_HEX = /^0x[0-9a-f]{130}$/
 // Byte messages arrive one character (U+0000–U+00FF) per byte (see the prelude's `bytesText`).
 const NOT_BYTE_TEXT = /[^\0-\xff]/
@@ -82,7 +85,26 @@ export class InvocationState {
   }
 
   private get writable(): boolean {
-    return this.descriptor.kind !== 'query'
+    const kind = this.descriptor.kind
+    return kind === 'init' || kind === 'command' || kind === 'apply'
+  }
+
+  /** Queries and job runs: one worker, so they may reach the outside world (HTTP, secrets, RPC). */
+  private get offChain(): boolean {
+    return this.descriptor.kind === 'query' || this.descriptor.kind === 'job'
+  }
+
+  private onlyOffChain(what: string): void {
+    if (this.offChain) return
+    this.violation ??= new NotAllowedError(
+      `${what} is not allowed in ${this.kindName()}: every worker replays it, so it must be deterministic. Use it in a query, or in a job (ctx.jobs.enqueue) whose apply() records the outcome.`,
+    )
+    throw new GuestError('NotAllowedError', this.violation.details ?? what)
+  }
+
+  private kindName(): string {
+    const kind = this.descriptor.kind
+    return kind === 'apply' ? "a job's apply()" : kind === 'job' ? "a job's run()" : `a ${kind}`
   }
 
   private charge(amount: number): void {
@@ -90,7 +112,9 @@ export class InvocationState {
   }
 
   private notAllowed(what: string): never {
-    this.violation ??= new NotAllowedError(`${what} is not allowed in a query: queries are read-only.`)
+    this.violation ??= new NotAllowedError(
+      `${what} is not allowed in ${this.kindName()}: ${this.descriptor.kind === 'job' ? 'run() is read-only; write in apply(), which receives its outcome' : 'queries are read-only'}.`,
+    )
     throw new GuestError('NotAllowedError', this.violation.details ?? what)
   }
 
@@ -195,7 +219,7 @@ export class InvocationState {
     const bounded = message.length > MAX_LOG_MESSAGE_CHARS ? message.slice(0, MAX_LOG_MESSAGE_CHARS) : message
     this.charge(utf8Length(bounded) * FUEL_COSTS.storedByte)
     const log = this.host.log
-    if (log) this.callHost(() => log.call(this.host, level, bounded))
+    if (log) this.callHost(() => log.call(this.host, level, this.redact(bounded)))
   }
 
   randomBytes(length: number): Uint8Array {
@@ -268,6 +292,179 @@ export class InvocationState {
     throw new GuestError('Error', `${what} is not available: this host runs the contract without its keys`)
   }
 
+  /** Secret values (at least 4 characters) to redact from log lines and error messages, longest first. */
+  private redactions: Array<[string, string]> | undefined
+
+  /** `ctx.secrets`: a JSON object; only in queries and job runs. */
+  secretsJson(): string {
+    this.checkOpen()
+    this.onlyOffChain('ctx.secrets')
+    this.charge(FUEL_COSTS.hostCall)
+    const secrets = this.host.secrets ? this.callHost(() => this.host.secrets?.() ?? {}) : {}
+    return JSON.stringify(secrets)
+  }
+
+  /** Replaces every secret value in `text` with `[secret NAME]`. */
+  redact(text: string): string {
+    if (!this.host.secrets || !this.offChain) return text
+    if (this.redactions === undefined) {
+      let secrets: Readonly<Record<string, string>> = {}
+      try {
+        secrets = this.host.secrets()
+      } catch {
+        // Reported when the contract reads ctx.secrets; nothing to redact here.
+      }
+      this.redactions = Object.entries(secrets)
+        .filter(([, value]) => typeof value === 'string' && value.length >= 4)
+        .sort((a, b) => b[1].length - a[1].length)
+        .map(([name, value]) => [value, `[secret ${name}]`])
+    }
+    let out = text
+    for (const [value, mask] of this.redactions) if (out.includes(value)) out = out.split(value).join(mask)
+    return out
+  }
+
+  /** `ctx.jobs.enqueue/every/cancel`: only where state may change (init, commands, apply). */
+  jobs(op: string, json: string): string {
+    this.checkOpen()
+    if (!this.writable) this.notAllowed(`ctx.jobs.${op}`)
+    this.charge(FUEL_COSTS.hostCall + utf8Length(json) * FUEL_COSTS.storedByte)
+    const jobs = this.host.jobs
+    if (!jobs) throw new GuestError('Error', 'ctx.jobs is not available on this host')
+    let request: { name?: unknown; args?: unknown; seconds?: unknown; id?: unknown }
+    try {
+      request = JSON.parse(json) as typeof request
+    } catch {
+      throw new GuestError('TypeError', 'ctx.jobs: malformed request')
+    }
+    const guestVisible = <T>(call: () => T): T => {
+      try {
+        return call()
+      } catch (error) {
+        if (error instanceof VeilError) throw new GuestError('RangeError', error.message)
+        this.hostFailure ??= error
+        throw new GuestError('Error', 'The host failed to serve this call')
+      }
+    }
+    if (op === 'cancel') {
+      if (typeof request.id !== 'string')
+        throw new GuestError('TypeError', 'ctx.jobs.cancel(id) expects a string id')
+      const id = request.id
+      return String(guestVisible(() => jobs.cancel(id)))
+    }
+    const name = request.name
+    const argsText = request.args
+    if (typeof name !== 'string' || typeof argsText !== 'string') {
+      throw new GuestError('TypeError', 'ctx.jobs: expected a job name and arguments')
+    }
+    this.checkValue(argsText, MAX_STORAGE_VALUE_BYTES, `The arguments of job "${name}"`)
+    if (op === 'enqueue') return guestVisible(() => jobs.enqueue(name, argsText))
+    if (op === 'every') {
+      const seconds = request.seconds
+      if (typeof seconds !== 'number')
+        throw new GuestError('TypeError', 'ctx.jobs.every(seconds, …) expects a number')
+      return guestVisible(() => jobs.every(seconds, name, argsText))
+    }
+    throw new GuestError('TypeError', `Unknown jobs operation ${JSON.stringify(op.slice(0, 16))}`)
+  }
+
+  /**
+   * Host I/O the guest awaits: `fetch` and `evmCall` in queries and job runs, `evmSend` in job runs.
+   * Refusals that depend only on the call (not allowed here) throw synchronously; everything else
+   * settles the returned promise (a `GuestError` for the guest to see).
+   */
+  io(op: string, json: string, body: Uint8Array | undefined): Promise<{ json: string; body?: Uint8Array }> {
+    this.checkOpen()
+    const what =
+      op === 'fetch' ? 'ctx.http.fetch' : op === 'evmCall' ? 'ctx.evm.call' : 'ctx.evm.sendTransaction'
+    this.onlyOffChain(what)
+    if (op === 'evmSend' && this.descriptor.kind !== 'job') {
+      this.violation ??= new NotAllowedError(
+        "ctx.evm.sendTransaction is only allowed in a job's run(): a query must not change anything, on or off chain.",
+      )
+      throw new GuestError('NotAllowedError', this.violation.details ?? what)
+    }
+    this.charge(FUEL_COSTS.hostCall + (body?.length ?? 0) * FUEL_COSTS.readByte)
+    let request: Record<string, unknown>
+    try {
+      request = JSON.parse(json) as Record<string, unknown>
+    } catch {
+      throw new GuestError('TypeError', `${what}: malformed request`)
+    }
+    const failure = (error: unknown): never => {
+      if (error instanceof VeilError) {
+        const name = op === 'fetch' ? 'FetchError' : 'EvmError'
+        throw new GuestError(name, `${error.code ?? 'FAILED'}: ${this.redact(error.message)}`)
+      }
+      this.hostFailure ??= error
+      throw new GuestError('Error', 'The host failed to serve this call')
+    }
+    if (op === 'fetch') {
+      const fetch = this.host.fetch
+      if (!fetch)
+        return Promise.reject(new GuestError('FetchError', 'UNAVAILABLE: this host has no HTTP egress'))
+      const headers: Record<string, string> = {}
+      const given = request.headers
+      if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+        throw new GuestError('TypeError', `${what}: headers must be an object of strings`)
+      }
+      for (const [key, value] of Object.entries((given ?? {}) as Record<string, unknown>)) {
+        if (typeof value !== 'string')
+          throw new GuestError('TypeError', `${what}: header "${key}" must be a string`)
+        headers[key] = value
+      }
+      if (typeof request.url !== 'string')
+        throw new GuestError('TypeError', `${what}: the URL must be a string`)
+      const call = {
+        url: request.url,
+        method: typeof request.method === 'string' ? request.method : 'GET',
+        headers,
+        ...(body ? { body } : {}),
+      }
+      return fetch.call(this.host, call).then((response) => {
+        this.charge(response.body.length * FUEL_COSTS.readByte)
+        const meta = {
+          status: response.status,
+          statusText: response.statusText,
+          headers: response.headers,
+          url: response.url,
+          redirected: response.redirected,
+        }
+        return { json: JSON.stringify(meta), body: response.body }
+      }, failure)
+    }
+    const evm = this.host.evm
+    if (!evm) return Promise.reject(new GuestError('EvmError', 'UNAVAILABLE: this host has no EVM endpoints'))
+    const rpc = request.rpc
+    if (typeof rpc !== 'string')
+      throw new GuestError('TypeError', `${what}(rpc, …): rpc must be the name of an endpoint`)
+    const to = request.to
+    const data = request.data ?? '0x'
+    if (typeof to !== 'string' || !ADDRESS.test(to))
+      throw new GuestError('TypeError', `${what}: to must be a 0x-prefixed 20-byte address`)
+    if (typeof data !== 'string' || !HEX_DATA.test(data))
+      throw new GuestError('TypeError', `${what}: data must be 0x-prefixed hex bytes`)
+    if (op === 'evmCall') {
+      return evm
+        .call(rpc, { to: to as `0x${string}`, data: data as `0x${string}` })
+        .then((result) => ({ json: JSON.stringify(result) }), failure)
+    }
+    const value = request.value ?? '0'
+    const gas = request.gas
+    if (typeof value !== 'string' || !/^[0-9]{1,78}$/.test(value))
+      throw new GuestError('TypeError', `${what}: value must be a non-negative integer (wei)`)
+    if (gas !== undefined && (typeof gas !== 'string' || !/^[0-9]{1,20}$/.test(gas)))
+      throw new GuestError('TypeError', `${what}: gas must be a non-negative integer`)
+    return evm
+      .sendTransaction(rpc, {
+        to: to as `0x${string}`,
+        data: data as `0x${string}`,
+        value: BigInt(value),
+        ...(gas ? { gas: BigInt(gas) } : {}),
+      })
+      .then((hash) => ({ json: JSON.stringify(hash) }), failure)
+  }
+
   /**
    * Registers host work a guest promise waits on. The seam for promise-returning host functions (a
    * future `ctx.http.fetch`): such a function returns a guest promise, starts the host work, resolves the
@@ -294,6 +491,6 @@ export class InvocationState {
 
   fail(failureJson: string): void {
     this.checkOpen()
-    this.outcome = { ok: false, failureJson }
+    this.outcome = { ok: false, failureJson: this.redact(failureJson) }
   }
 }

@@ -1,11 +1,16 @@
 import type { Clock, Logger } from '@veil/protocol'
+import type { EgressResponse } from '../egress/egress.js'
 import type { SandboxError } from './errors.js'
 import type { SandboxLimits } from './limits.js'
 import type { RandomSource } from './random.js'
 
 /** Who calls, when, and with which randomness. */
 export interface InvocationEnv {
-  kind: 'init' | 'command' | 'query'
+  /**
+   * `job` is a job's `run` (one worker; read-only like a query, with HTTP and secrets), `apply` its
+   * `apply` (every worker, deterministic like a command). See docs/interop.md.
+   */
+  kind: 'init' | 'command' | 'query' | 'job' | 'apply'
   /** The contract id on the ledger (decimal string). */
   contractId: string
   /** The command's sender (the deployer for init), the query's authenticated caller, or null. */
@@ -56,6 +61,47 @@ export interface InvocationHost {
   emit?(name: string, dataText: string): void
   /** A `ctx.log`/`console` line, already formatted and bounded inside the sandbox. */
   log?(level: 'info' | 'warn' | 'error', message: string): void
+  /**
+   * `ctx.secrets` in queries and jobs. Their values are also redacted from this invocation's log lines and
+   * error messages (`[secret NAME]`).
+   */
+  secrets?(): Readonly<Record<string, string>>
+  /** `ctx.http.fetch` in queries and jobs: the egress client (SSRF guard and limits are its business). */
+  fetch?(request: HostHttpRequest): Promise<HostHttpResponse>
+  /** `ctx.jobs.*` in init, commands and `apply`: recorded in the replicated state by the caller. */
+  jobs?: JobsHost
+  /** `ctx.evm.*`: `call` in queries and jobs, `sendTransaction` in jobs. */
+  evm?: EvmHost
+}
+
+/** What a contract asks `ctx.http.fetch` for. */
+export interface HostHttpRequest {
+  url: string
+  method: string
+  headers: Record<string, string>
+  body?: Uint8Array
+}
+
+/** What `ctx.http.fetch` answers: the egress client's response. */
+export type HostHttpResponse = EgressResponse
+
+/**
+ * `ctx.jobs` as the host records it. Ids are the host's (deterministic: the same on every worker).
+ * Throw a `GuestVisibleError` to refuse with a message the contract sees.
+ */
+export interface JobsHost {
+  enqueue(name: string, argsText: string): string
+  every(intervalSeconds: number, name: string, argsText: string): string
+  cancel(id: string): boolean
+}
+
+/** `ctx.evm`: JSON-RPC on the network's named endpoints, transactions signed with the contract's key. */
+export interface EvmHost {
+  call(rpc: string, request: { to: `0x${string}`; data: `0x${string}` }): Promise<`0x${string}`>
+  sendTransaction(
+    rpc: string,
+    tx: { to: `0x${string}`; data: `0x${string}`; value: bigint; gas?: bigint },
+  ): Promise<`0x${string}`>
 }
 
 export interface InvokeRequest {

@@ -33,10 +33,16 @@ import { describeThrown } from './thrown.js'
 
 type Handler = (this: unknown, ...args: unknown[]) => unknown
 
+interface JobDefinition {
+  readonly run: Handler
+  readonly apply: Handler
+}
+
 interface Definition {
   readonly init: Handler | undefined
   readonly commands: Readonly<Record<string, Handler>>
   readonly queries: Readonly<Record<string, Handler>>
+  readonly jobs: Readonly<Record<string, JobDefinition>>
 }
 
 const global = globalThis as unknown as Record<string, unknown>
@@ -219,13 +225,194 @@ function checkKey(key: unknown): string {
   return key
 }
 
+const textDecoder = new SandboxTextDecoder()
+const textEncoder = new SandboxTextEncoder()
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+/** Rethrows a host I/O failure with its code (`FetchError: EGRESS_REFUSED: …` → `error.code`). */
+function withCode(error: unknown): never {
+  if (error instanceof Error && typeof error.message === 'string') {
+    const colon = error.message.indexOf(': ')
+    const code = colon > 0 ? error.message.slice(0, colon) : ''
+    if (/^[A-Z][A-Z0-9_]*$/.test(code)) {
+      Object.defineProperty(error, 'code', { value: code, enumerable: true })
+    }
+  }
+  throw error
+}
+
+/** The headers of a `ctx.http.fetch` response: `get` (case-insensitive, joined with ', '), `has`, entries. */
+class ResponseHeaders {
+  readonly #entries: Array<[string, string]>
+  constructor(entries: Array<[string, string]>) {
+    this.#entries = entries.map(([k, v]) => [k.toLowerCase(), v])
+  }
+  get(name: string): string | null {
+    const key = String(name).toLowerCase()
+    const values = this.#entries.filter(([k]) => k === key).map(([, v]) => v)
+    return values.length === 0 ? null : values.join(', ')
+  }
+  has(name: string): boolean {
+    return this.get(name) !== null
+  }
+  entries(): Array<[string, string]> {
+    return this.#entries.map(([k, v]) => [k, v])
+  }
+  forEach(callback: (value: string, key: string) => void): void {
+    for (const [k, v] of this.#entries) callback(v, k)
+  }
+}
+
+/** What `ctx.http.fetch` resolves with: the parts of a fetch `Response` a contract needs. */
+class FetchResponse {
+  readonly status: number
+  readonly statusText: string
+  readonly ok: boolean
+  readonly url: string
+  readonly redirected: boolean
+  readonly headers: ResponseHeaders
+  readonly #body: Uint8Array
+  constructor(
+    meta: {
+      status: number
+      statusText: string
+      headers: Array<[string, string]>
+      url: string
+      redirected: boolean
+    },
+    body: Uint8Array,
+  ) {
+    this.status = meta.status
+    this.statusText = meta.statusText
+    this.ok = meta.status >= 200 && meta.status < 300
+    this.url = meta.url
+    this.redirected = meta.redirected
+    this.headers = new ResponseHeaders(meta.headers)
+    this.#body = body
+  }
+  async text(): Promise<string> {
+    return textDecoder.decode(this.#body)
+  }
+  async json(): Promise<unknown> {
+    return jsonParse(textDecoder.decode(this.#body))
+  }
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#body.slice().buffer
+  }
+  async bytes(): Promise<Uint8Array> {
+    return this.#body.slice()
+  }
+}
+
+function fetchFromGuest(url: unknown, init?: unknown): Promise<FetchResponse> {
+  if (typeof url !== 'string') throw new TypeError('ctx.http.fetch(url, init?) expects the URL as a string')
+  const options = (init ?? {}) as { method?: unknown; headers?: unknown; body?: unknown }
+  if (typeof options !== 'object' || options === null)
+    throw new TypeError('ctx.http.fetch: init must be an object')
+  const method = options.method === undefined ? 'GET' : String(options.method).toUpperCase()
+  if (!HTTP_METHODS.includes(method)) {
+    throw new TypeError(
+      `ctx.http.fetch: unsupported method ${jsonStringify(method)} (use one of ${HTTP_METHODS.join(', ')})`,
+    )
+  }
+  const headers: Record<string, string> = {}
+  const given = options.headers
+  if (given !== undefined) {
+    if (given === null || typeof given !== 'object')
+      throw new TypeError('ctx.http.fetch: headers must be an object of strings')
+    const pairs = isArray(given)
+      ? (given as unknown[])
+      : Object.keys(given).map((k) => [k, (given as Record<string, unknown>)[k]])
+    for (const pair of pairs) {
+      if (!isArray(pair) || pair.length !== 2)
+        throw new TypeError('ctx.http.fetch: headers must be an object of strings')
+      headers[String(pair[0])] = String(pair[1])
+    }
+  }
+  let body: ArrayBuffer | undefined
+  const given_body = options.body
+  if (given_body !== undefined && given_body !== null) {
+    if (typeof given_body === 'string') body = textEncoder.encode(given_body).slice().buffer
+    else if (given_body instanceof ByteArray) body = given_body.slice().buffer
+    else if (given_body instanceof ArrayBuffer) body = given_body.slice(0)
+    else throw new TypeError('ctx.http.fetch: the body must be a string, a Uint8Array or an ArrayBuffer')
+    if (method === 'GET' || method === 'HEAD')
+      throw new TypeError(`ctx.http.fetch: a ${method} request cannot have a body`)
+  }
+  const request = jsonStringify({ url, method, headers })
+  return apply(promiseThen, host.io('fetch', request, body), [
+    (value: unknown) => {
+      const [meta, bytes] = value as [string, ArrayBuffer]
+      return new FetchResponse(jsonParse(meta), new ByteArray(bytes))
+    },
+    withCode,
+  ]) as Promise<FetchResponse>
+}
+
+const http = Object.freeze({ fetch: fetchFromGuest })
+
+function evmRequest(rpc: unknown, request: unknown, what: string): Record<string, unknown> {
+  if (typeof rpc !== 'string')
+    throw new TypeError(`${what}(rpc, …): rpc must be the name of an endpoint in the network config`)
+  if (request === null || typeof request !== 'object')
+    throw new TypeError(`${what}: the request must be an object`)
+  return request as Record<string, unknown>
+}
+
+const evm = Object.freeze({
+  call(rpc: unknown, request: unknown): Promise<string> {
+    const { to, data } = evmRequest(rpc, request, 'ctx.evm.call')
+    return apply(promiseThen, host.io('evmCall', jsonStringify({ rpc, to, data }), undefined), [
+      (json: unknown) => jsonParse(json as string),
+      withCode,
+    ]) as Promise<string>
+  },
+  sendTransaction(rpc: unknown, tx: unknown): Promise<string> {
+    const { to, data, value, gas } = evmRequest(rpc, tx, 'ctx.evm.sendTransaction')
+    const request = {
+      rpc,
+      to,
+      data,
+      ...(value === undefined ? {} : { value: String(value) }),
+      ...(gas === undefined ? {} : { gas: String(gas) }),
+    }
+    return apply(promiseThen, host.io('evmSend', jsonStringify(request), undefined), [
+      (json: unknown) => jsonParse(json as string),
+      withCode,
+    ]) as Promise<string>
+  },
+})
+
+const jobs = Object.freeze({
+  enqueue(name: unknown, args?: unknown): string {
+    if (typeof name !== 'string')
+      throw new TypeError('ctx.jobs.enqueue(name, args?) expects the job name as a string')
+    const argsText = encodeValue(args === undefined ? null : args, `job ${jsonStringify(name)} args`)
+    return host.jobs('enqueue', jsonStringify({ name, args: argsText }))
+  },
+  every(seconds: unknown, name: unknown, args?: unknown): string {
+    if (typeof seconds !== 'number')
+      throw new TypeError('ctx.jobs.every(seconds, name, args?) expects seconds as a number')
+    if (typeof name !== 'string')
+      throw new TypeError('ctx.jobs.every(seconds, name, args?) expects the job name as a string')
+    const argsText = encodeValue(args === undefined ? null : args, `job ${jsonStringify(name)} args`)
+    return host.jobs('every', jsonStringify({ seconds, name, args: argsText }))
+  },
+  cancel(id: unknown): boolean {
+    if (typeof id !== 'string')
+      throw new TypeError('ctx.jobs.cancel(id) expects the timer id returned by ctx.jobs.every')
+    return host.jobs('cancel', jsonStringify({ id })) === 'true'
+  },
+})
+
 function createCtx(d: InvocationDescriptor): Record<string, unknown> {
+  let secrets: Readonly<Record<string, string>> | undefined
   const log = Object.assign((...parts: unknown[]) => writeLog('info', parts), {
     info: (...parts: unknown[]) => writeLog('info', parts),
     warn: (...parts: unknown[]) => writeLog('warn', parts),
     error: (...parts: unknown[]) => writeLog('error', parts),
   })
-  return {
+  const ctx: Record<string, unknown> = {
     contract: Object.freeze({ id: d.contractId, address: d.contractAddress }),
     caller: d.caller,
     block: Object.freeze({
@@ -266,7 +453,19 @@ function createCtx(d: InvocationDescriptor): Record<string, unknown> {
     },
     log,
     keys,
+    http,
+    evm,
+    jobs,
   }
+  // Not enumerable: spreading or printing ctx in a command must not touch (and be refused) the secrets.
+  Object.defineProperty(ctx, 'secrets', {
+    get(): Readonly<Record<string, string>> {
+      secrets ??= Object.freeze(jsonParse(host.secrets()) as Record<string, string>)
+      return secrets
+    },
+    enumerable: false,
+  })
+  return ctx
 }
 
 function readTable(value: unknown, label: string): Record<string, Handler> {
@@ -277,6 +476,21 @@ function readTable(value: unknown, label: string): Record<string, Handler> {
     const handler: unknown = (value as Record<string, unknown>)[name]
     if (typeof handler !== 'function') throw new TypeError(`${label}.${name} is not a function`)
     table[name] = handler as Handler
+  }
+  return table
+}
+
+function readJobs(value: unknown): Record<string, JobDefinition> {
+  const table: Record<string, JobDefinition> = Object.create(null)
+  if (value === undefined || value === null) return table
+  if (typeof value !== 'object') throw new TypeError('jobs must be an object of { run, apply }')
+  for (const name of Object.keys(value)) {
+    const job: unknown = (value as Record<string, unknown>)[name]
+    const { run, apply: applyOutcome } = (job ?? {}) as { run?: unknown; apply?: unknown }
+    if (typeof run !== 'function' || typeof applyOutcome !== 'function') {
+      throw new TypeError(`jobs.${name} must have a run(ctx, args) and an apply(ctx, outcome) function`)
+    }
+    table[name] = { run: run as Handler, apply: applyOutcome as Handler }
   }
   return table
 }
@@ -300,11 +514,13 @@ function describe(): string {
     init: init as Handler | undefined,
     commands: readTable(commands, 'commands'),
     queries: readTable(queries, 'queries'),
+    jobs: readJobs((exported as { jobs?: unknown }).jobs),
   }
   const shape: ContractShape = {
     commands: Object.keys(definition.commands),
     queries: Object.keys(definition.queries),
     hasInit: definition.init !== undefined,
+    jobs: Object.keys(definition.jobs),
   }
   return jsonStringify(shape)
 }
@@ -358,9 +574,17 @@ function dispatch(descriptorJson: string, argsText: string): void {
   }
 
   try {
+    const job = d.kind === 'job' || d.kind === 'apply' ? definition?.jobs[d.method] : undefined
     const table =
       d.kind === 'command' ? definition?.commands : d.kind === 'query' ? definition?.queries : undefined
-    const handler = d.kind === 'init' ? definition?.init : table?.[d.method]
+    const handler =
+      d.kind === 'init'
+        ? definition?.init
+        : d.kind === 'job'
+          ? job?.run
+          : d.kind === 'apply'
+            ? job?.apply
+            : table?.[d.method]
     if (d.kind === 'init' && handler === undefined) {
       // A contract without init deploys with an empty state.
       succeed('null')
@@ -382,10 +606,11 @@ function dispatch(descriptorJson: string, argsText: string): void {
       return
     }
     const ctx = createCtx(d)
+    const single = d.kind === 'init' || d.kind === 'job' || d.kind === 'apply'
     const result = apply(
       handler,
-      d.kind === 'init' ? definition : table,
-      d.kind === 'init' ? [ctx, args[0]] : [ctx, ...args],
+      d.kind === 'init' ? definition : (job ?? table),
+      single ? [ctx, args[0]] : [ctx, ...args],
     )
     if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
       const then: unknown = (result as { then?: unknown }).then
