@@ -26,3 +26,13 @@ export function intOption(ctx: CommandContext, name: string, min: number, max: n
 export function pathOption(ctx: CommandContext, name: string, fallback: string): string {
   return resolve(ctx.io.cwd, stringOption(ctx, name) ?? fallback)
 }
+
+/** A repeatable string option (`--egress-allow a --egress-allow b`); also splits comma-separated values. */
+export function listOption(ctx: CommandContext, name: string, split = true): string[] {
+  const value = ctx.options[name]
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? [value] : []
+  return items
+    .flatMap((item) => (split ? String(item).split(',') : [String(item)]))
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0)
+}

@@ -89,6 +89,8 @@ export interface LocalNetworkOptions {
   platformSecretFile?: string
   /** KMS HTTP port; 0 (the default) picks a free one. */
   kmsPort?: number
+  /** `host[:port]` entries the workers let contracts reach although private (`--egress-allow`). */
+  egressAllow?: readonly string[]
   logger?: Logger
   clock?: Clock
   onProgress?: (event: ProgressEvent) => void
@@ -242,7 +244,12 @@ export class LocalNetwork {
       () => this.startKms(network, ledger, publicClient, walletClient),
       (k) => k.url,
     )
-    network = { ...network, kms: { url: kms.url, address: kms.address } }
+    // Contracts reach the devnet chain itself as `ctx.evm.call('devnet', …)`.
+    network = {
+      ...network,
+      kms: { url: kms.url, address: kms.address },
+      rpc: { ...(network.rpc ?? {}), devnet: anvil.rpcUrl },
+    }
 
     const workerCount = this.options.workers ?? 2
     const workersDir = join(this.dir, 'workers')
@@ -390,6 +397,7 @@ export class LocalNetwork {
           operatorKey: toHex(devAccount(2 + (index % 7)).getHdKey().privateKey ?? new Uint8Array(32)),
           logLevel: this.options.workerLogLevel ?? 'warn',
           onLog: (line) => this.options.onWorkerLog?.(index, line),
+          ...(this.options.egressAllow?.length ? { egressAllow: this.options.egressAllow } : {}),
           ...(this.options.platformSecretFile
             ? { env: { VEIL_SIM_PLATFORM_SECRET_FILE: this.options.platformSecretFile } }
             : {}),

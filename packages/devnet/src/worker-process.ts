@@ -38,6 +38,8 @@ export interface SpawnWorkerOptions {
   startTimeoutMs?: number
   /** Extra environment for the worker (on top of this process's). */
   env?: Record<string, string>
+  /** `--egress-allow` entries. */
+  egressAllow?: readonly string[]
 }
 
 /** Starts `veil worker start` as a child process and resolves once it reports ready. */
@@ -58,6 +60,7 @@ export function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerProcess>
       '--exit-with-parent',
       '--log-level',
       options.logLevel,
+      ...(options.egressAllow ?? []).flatMap((entry) => ['--egress-allow', entry]),
     ],
     {
       // stdin stays open as a lifeline: if this process dies, the worker sees EOF and stops.

@@ -17,6 +17,7 @@ export { type Clock, type Logger, type Startable, silentLogger, systemClock } fr
 export { type ContractLogEntry, LOGS_QUERY_METHOD, MAX_LOGS_PER_QUERY } from './logs.js'
 export {
   type LedgerAddresses,
+  type NetworkEgressLimits,
   type NetworkFile,
   type NetworkKms,
   type NetworkLimits,

@@ -9,8 +9,11 @@ export interface ContractLogEntry {
   seq: bigint
   level: 'info' | 'warn' | 'error'
   message: string
-  /** What wrote it: the deploy-time init, a ledger-ordered command, or a query answered by this worker. */
-  kind: 'init' | 'command' | 'query'
+  /**
+   * What wrote it: the deploy-time init, a ledger-ordered command (a job's apply included), a query
+   * answered by this worker, or a job's run() on this worker.
+   */
+  kind: 'init' | 'command' | 'query' | 'job'
   /** The method, except for sealed commands (their method is confidential to the sender). */
   method?: string
   /** The block the invocation ran at (for a query: the worker's last committed block). */

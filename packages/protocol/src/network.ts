@@ -41,7 +41,25 @@ export interface NetworkFile {
    * runtime's defaults. Commands must use the same limits on every worker, so they belong here.
    */
   limits?: { command?: NetworkLimits; query?: NetworkLimits }
+  /**
+   * EVM JSON-RPC endpoints contracts may use by name (`ctx.evm.call('devnet', …)`), e.g.
+   * `{ "devnet": "http://127.0.0.1:8545" }`. Operators trust these like the chain's own RPC.
+   */
+  rpc?: Record<string, string>
+  /** Limits of contracts' outbound HTTP (`ctx.http.fetch`); unset fields keep the defaults. */
+  egress?: NetworkEgressLimits
 }
+
+/** Per-network limits of `ctx.http.fetch` (defaults in docs/interop.md). */
+export interface NetworkEgressLimits {
+  timeoutMs?: number
+  maxResponseBytes?: number
+  maxInFlight?: number
+  maxPerInvocation?: number
+}
+
+const EGRESS_KEYS = ['timeoutMs', 'maxResponseBytes', 'maxInFlight', 'maxPerInvocation'] as const
+const RPC_NAME = /^[a-z][a-z0-9_-]{0,31}$/
 
 /** Per-invocation sandbox limits a network may set (see docs/contracts.md for the defaults). */
 export interface NetworkLimits {
@@ -100,6 +118,24 @@ export function parseNetworkFile(value: unknown, source = 'network.json'): Netwo
         if (!Number.isSafeInteger(value) || (value as number) <= 0)
           fail(`limits.${kind}.${key}`, 'a positive integer')
       }
+    }
+  }
+  if (v.rpc !== undefined) {
+    const rpc = v.rpc as Record<string, unknown> | null
+    if (typeof rpc !== 'object' || rpc === null || Array.isArray(rpc)) fail('rpc', 'an object { name: url }')
+    for (const [name, url] of Object.entries(rpc ?? {})) {
+      if (!RPC_NAME.test(name)) fail(`rpc.${name}`, 'a lowercase name (letters, digits, - and _)')
+      if (!isUrl(url, ['http:', 'https:'])) fail(`rpc.${name}`, 'an http(s) URL')
+    }
+  }
+  if (v.egress !== undefined) {
+    const egress = v.egress as Record<string, unknown> | null
+    if (typeof egress !== 'object' || egress === null)
+      fail('egress', `an object of ${EGRESS_KEYS.join(', ')}`)
+    for (const [key, value] of Object.entries(egress ?? {})) {
+      if (!(EGRESS_KEYS as readonly string[]).includes(key))
+        fail(`egress.${key}`, `one of ${EGRESS_KEYS.join(', ')}`)
+      if (!Number.isSafeInteger(value) || (value as number) <= 0) fail(`egress.${key}`, 'a positive integer')
     }
   }
   if (!Array.isArray(v.workers)) fail('workers', 'an array')

@@ -1,9 +1,20 @@
 export { DEV_MASTER_SECRET } from '@veil/crypto'
 export { createWorkerApp, type WorkerHealth, type WorkerInfo, type WorkerPhase } from './api/app.js'
+export {
+  DEFAULT_EGRESS_LIMITS,
+  Egress,
+  EgressError,
+  type EgressLimits,
+  parseAllowEntry,
+  refusedAddressReason,
+} from './egress/index.js'
 export { type ChainReader, ViemChainReader } from './follower/chain.js'
 export { BlockExecutor } from './follower/executor.js'
 export { ChainFollower, type ChainFollowerOptions, type FollowerStatus } from './follower/follower.js'
+export { type JobOutcome, signJobOutcome } from './follower/job-outcome.js'
+export { pendingJobs, readSecrets, systemId } from './follower/system-state.js'
 export { type CreateLoggerOptions, createLogger, type LogFormat, type LogLevel } from './log.js'
+export { EvmEndpoints, EvmRequestError, parseRpcEndpoint } from './offchain/evm.js'
 export {
   ContractEngine,
   type ContractEngineOptions,
@@ -62,4 +73,5 @@ export {
   StateStoreError,
   type StateStoreOptions,
 } from './state/index.js'
+export { JobRunner, runnerOrder } from './worker/job-runner.js'
 export { RUNTIME_VERSION, Worker, type WorkerOptions } from './worker/worker.js'

@@ -55,6 +55,12 @@ export {
   sendCommand,
 } from './actions/sendCommand.js'
 export {
+  type SetSecretsErrorType,
+  type SetSecretsParameters,
+  type SetSecretsReturnType,
+  setSecrets,
+} from './actions/setSecrets.js'
+export {
   type SubmitCommandErrorType,
   type SubmitCommandParameters,
   type SubmitCommandReturnType,

@@ -1,6 +1,7 @@
 import { relative } from 'node:path'
 import type { ProgressEvent } from '@veil/devnet'
-import { flag, intOption, pathOption } from '../args.js'
+import { UsageError } from '@veil/protocol'
+import { flag, intOption, listOption, pathOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { columns, toJson } from '../output.js'
 
@@ -25,6 +26,12 @@ export const devCommand: Command = {
       default: '8545',
     },
     workers: { type: 'string', valueName: '<n>', description: 'number of workers to run', default: '2' },
+    'egress-allow': {
+      type: 'string',
+      multiple: true,
+      valueName: '<host[:port]>',
+      description: 'let contracts reach this host although it is private, e.g. a local API (repeatable)',
+    },
     verbose: {
       type: 'boolean',
       short: 'v',
@@ -39,6 +46,14 @@ export const devCommand: Command = {
     const dir = pathOption(ctx, 'dir', '.veil')
     const port = intOption(ctx, 'port', 0, 65535) ?? 8545
     const workers = intOption(ctx, 'workers', 0, 16) ?? 2
+    const { parseAllowEntry } = await import('@veil/runtime')
+    for (const entry of listOption(ctx, 'egress-allow')) {
+      try {
+        parseAllowEntry(entry)
+      } catch (error) {
+        throw new UsageError(`--egress-allow ${entry}: ${(error as Error).message}`)
+      }
+    }
     const shownDir = relative(io.cwd, dir) || '.'
     const started = performance.now()
 
@@ -49,6 +64,7 @@ export const devCommand: Command = {
       port,
       reset: flag(ctx, 'reset'),
       workers,
+      egressAllow: listOption(ctx, 'egress-allow'),
       workerLogLevel: flag(ctx, 'verbose') ? 'info' : 'warn',
       onWorkerLog: (index, line) => io.err(`  [worker ${index}] ${line}`),
       logger: ctx.logger,

@@ -9,6 +9,7 @@ import { initCommand } from './init.js'
 import { kmsStartCommand } from './kms.js'
 import { logsCommand } from './logs.js'
 import { queryCommand } from './query.js'
+import { secretsDeleteCommand, secretsSetCommand } from './secrets.js'
 import { workerStartCommand } from './worker.js'
 import { workersCommand } from './workers.js'
 
@@ -21,6 +22,8 @@ export const commands: Command[] = [
   callCommand,
   queryCommand,
   logsCommand,
+  secretsSetCommand,
+  secretsDeleteCommand,
   contractsCommand,
   workersCommand,
   workerStartCommand,

@@ -1,5 +1,5 @@
 import { UsageError } from '@veil/protocol'
-import { flag, intOption, pathOption, stringOption } from '../args.js'
+import { flag, intOption, listOption, pathOption, stringOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { toJson } from '../output.js'
 import { logLevelOption, serviceLogOptions, startUnlessStopped, stopRequested } from '../service-options.js'
@@ -55,12 +55,26 @@ export const workerStartCommand: Command = {
       valueName: '<file>',
       description: 'with --tee tdx: the sealing root only this TD can read (docs/trust.md)',
     },
+    'egress-allow': {
+      type: 'string',
+      multiple: true,
+      valueName: '<host[:port]>',
+      description:
+        'let contracts reach this host even if it is private (repeatable; e.g. an internal API). Default: public addresses only',
+    },
+    rpc: {
+      type: 'string',
+      multiple: true,
+      valueName: '<name=url>',
+      description: 'an EVM JSON-RPC endpoint contracts may use as ctx.evm.call(name, …) (repeatable)',
+    },
     ...serviceLogOptions,
   },
   json: true,
   examples: [
     'veil worker start --data .veil/workers/0',
     'veil worker start --network net.json --port 8600 --json',
+    'veil worker start --egress-allow 10.0.0.5:8080 --rpc mainnet=https://eth.example',
   ],
   async run(ctx) {
     const { io } = ctx
@@ -72,8 +86,10 @@ export const workerStartCommand: Command = {
     const sealingKeyFile = stringOption(ctx, 'sealing-key-file')
     if (sealingKeyFile !== undefined && teeKind !== 'tdx')
       throw new UsageError('--sealing-key-file goes with --tee tdx (the simulated TEE has its own)')
+    const egressAllow = listOption(ctx, 'egress-allow')
+    const rpcEntries = listOption(ctx, 'rpc', false)
     const [
-      { Worker, createLogger },
+      { Worker, createLogger, parseAllowEntry, parseRpcEndpoint },
       { readNetworkFile },
       { devAccount },
       { privateKeyToAccount },
@@ -85,6 +101,22 @@ export const workerStartCommand: Command = {
       import('viem/accounts'),
       import('@veil/attestation'),
     ])
+    for (const entry of egressAllow) {
+      try {
+        parseAllowEntry(entry)
+      } catch (error) {
+        throw new UsageError(`--egress-allow ${entry}: ${(error as Error).message}`)
+      }
+    }
+    const rpc: Record<string, string> = {}
+    for (const entry of rpcEntries) {
+      try {
+        const [name, url] = parseRpcEndpoint(entry)
+        rpc[name] = url
+      } catch (error) {
+        throw new UsageError((error as Error).message)
+      }
+    }
     const network = readNetworkFile(pathOption(ctx, 'network', '.veil/network.json'))
     const operatorKey = io.env.VEIL_OPERATOR_KEY
     if (operatorKey !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(operatorKey)) {
@@ -115,6 +147,8 @@ export const workerStartCommand: Command = {
             ),
           }
         : {}),
+      egressAllow,
+      rpc,
       logger,
     })
 

@@ -63,7 +63,8 @@ export function queryLogText(
   method: string,
   block: bigint,
   time: number,
+  kind: 'query' | 'job' = 'query',
 ): string {
-  const entry: Omit<ContractLogEntry, 'seq'> = { ...line, kind: 'query', method, block, time }
+  const entry: Omit<ContractLogEntry, 'seq'> = { ...line, kind, method, block, time }
   return encodeValue(entry)
 }

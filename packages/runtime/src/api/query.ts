@@ -15,7 +15,9 @@ import {
   decodeContractRecord,
 } from '../follower/contracts.js'
 import type { EngineCache } from '../follower/executor.js'
-import { ContractError } from '../sandbox/index.js'
+import { readSecrets } from '../follower/system-state.js'
+import { type OffChainServices, offChainHost, readOnlyStorage } from '../offchain/host.js'
+import { reportedError } from '../sandbox/index.js'
 import type { ContractKeyring, StateStore } from '../state/index.js'
 import { ApiError } from './errors.js'
 import { answerLogsQuery, queryLogText } from './logs.js'
@@ -70,6 +72,8 @@ export interface QueryServiceOptions {
   logger: Logger
   /** How far a request's timestamp may be from this worker's clock. */
   skewMs?: number
+  /** `ctx.http.fetch`, `ctx.secrets`, `ctx.evm` for queries. */
+  offChain?: OffChainServices
 }
 
 const AEAD_KEY_BYTES: Record<QueryAead, number> = { 'aes-128-gcm': 16, 'chacha20-poly1305': 32 }
@@ -195,6 +199,9 @@ export class QueryService {
       deployed.text ??= utf8Decoder.decode(code)
       const engine = await engines.engineFor(record.codeHash, deployed.text)
       const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
+      const offChain = this.options.offChain
+        ? offChainHost(this.options.offChain, store, record.id)
+        : { secrets: () => readSecrets(store, record.id), close: () => {} }
       const outcome = await engine.invoke({
         env: {
           kind: 'query',
@@ -207,37 +214,23 @@ export class QueryService {
         method: query.method,
         argsText: encodeValue(query.args, 'args'),
         host: {
-          storage: {
-            get: (key) => store.get(record.id, key),
-            set: () => {
-              throw new Error('queries are read-only')
-            },
-            delete: () => {
-              throw new Error('queries are read-only')
-            },
-          },
+          storage: readOnlyStorage(store, record.id, 'queries'),
           log: (level, message) => {
             logs.push({ level, message })
           },
+          ...offChain,
         },
       })
+      offChain.close()
       if (logs.length > 0) this.keepLogs(store, record.id, query.method, cursor.number, now, logs)
       if (outcome.ok) {
         answer = { ok: true, result: decodeValue(outcome.resultText), fuel: outcome.fuel }
       } else {
         const error = outcome.error
         this.options.metrics?.errors.inc({ code: error.code })
-        const stack = error instanceof ContractError && error.mappedStack ? error.mappedStack : undefined
         answer = {
           ok: false,
-          error: {
-            code: error.code,
-            message:
-              error instanceof ContractError || !error.details
-                ? error.shortMessage
-                : `${error.shortMessage}. ${error.details}`,
-            ...(stack ? { stack } : {}),
-          },
+          error: reportedError(error),
           fuel: outcome.fuel,
         }
       }

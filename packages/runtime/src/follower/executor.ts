@@ -18,11 +18,11 @@ import {
 import { hexToBytes } from 'viem'
 import {
   type ContractEngine,
-  ContractError,
   HostCallbackError,
   InvalidBundleError,
   type InvocationEnv,
   type InvokeOutcome,
+  reportedError,
   SandboxCrashError,
   TimeoutError,
 } from '../sandbox/index.js'
@@ -34,6 +34,15 @@ import {
   decodeContractRecord,
   encodeContractRecord,
 } from './contracts.js'
+import { JOB_OUTCOME_METHOD, type JobOutcome, openJobOutcome, SECRETS_METHOD } from './job-outcome.js'
+import {
+  applySecretsChange,
+  hasJobs,
+  JobBook,
+  parseSecretsChange,
+  SystemRequestError,
+  takeJob,
+} from './system-state.js'
 
 export interface ExecutorBlock {
   number: bigint
@@ -74,6 +83,19 @@ export interface BlockExecutorOptions {
 }
 
 const utf8Decoder = new TextDecoder()
+const utf8Encoder = new TextEncoder()
+
+/** Public table of the job index: key `contracts` → JSON array of contract ids with jobs or timers. */
+export const JOBS_TABLE = 'jobs'
+export const JOBS_INDEX_KEY = 'contracts'
+
+/** The contracts that have jobs or timers, as of `state`. */
+export function readJobIndex(state: {
+  getPlain(table: string, key: string): Uint8Array | undefined
+}): string[] {
+  const bytes = state.getPlain(JOBS_TABLE, JOBS_INDEX_KEY)
+  return bytes ? (JSON.parse(utf8Decoder.decode(bytes)) as string[]) : []
+}
 
 /**
  * Applies one block's ledger events to the state, in log order, deterministically: the same events give
@@ -86,6 +108,8 @@ export class BlockExecutor {
   /** The last decoded record of each contract, with the bytes it was decoded from (see `contract`). */
   private readonly contractRecords = new Map<string, { bytes: Uint8Array; record: ContractRecord }>()
   private finalAttempt = false
+  /** Contracts whose jobs changed in the block being executed (see `updateJobIndex`). */
+  private readonly jobContracts = new Set<string>()
   private readonly keys: ContractKeyring
 
   constructor(private readonly options: BlockExecutorOptions) {
@@ -107,6 +131,7 @@ export class BlockExecutor {
     options: { finalAttempt?: boolean } = {},
   ): Promise<CommandReceipt[]> {
     this.finalAttempt = options.finalAttempt ?? false
+    this.jobContracts.clear()
     const receipts: CommandReceipt[] = []
     for (const event of events) {
       const receipt = await this.apply(block, event, writer)
@@ -115,7 +140,22 @@ export class BlockExecutor {
         this.storeReceipt(writer, receipt)
       }
     }
+    this.updateJobIndex(writer)
     return receipts
+  }
+
+  /** Keeps the public list of contracts that have jobs or timers (`jobs/contracts`), for the runners. */
+  private updateJobIndex(writer: BlockWriter): void {
+    if (this.jobContracts.size === 0) return
+    const current = readJobIndex(writer)
+    const next = new Set(current)
+    for (const id of this.jobContracts) {
+      if (hasJobs(writer, id)) next.add(id)
+      else next.delete(id)
+    }
+    const sorted = [...next].sort()
+    if (sorted.join(',') === current.join(',')) return
+    writer.putPlain(JOBS_TABLE, JOBS_INDEX_KEY, utf8Encoder.encode(JSON.stringify(sorted)))
   }
 
   private async apply(
@@ -249,8 +289,38 @@ export class BlockExecutor {
       return this.failed(base, writer, { code: 'INVALID_PAYLOAD', message: errorMessage(error) })
     }
     const withMethod = { ...base, method: call.method }
+    const seal = (receipt: CommandReceipt) => (receiptKey ? sealReceipt(receipt, receiptKey) : receipt)
+    if (call.method === SECRETS_METHOD) {
+      return seal(this.setSecrets(withMethod, writer, record, call.args[0], receiptKey !== undefined))
+    }
     const engine = await this.loadEngine(record, writer)
-    if ('error' in engine) return this.failed(withMethod, writer, engine.error)
+    if ('error' in engine) return seal(this.failed(withMethod, writer, engine.error))
+    if (call.method === JOB_OUTCOME_METHOD) {
+      let job: { id: string; outcome: JobOutcome; name: string }
+      try {
+        const opened = openJobOutcome(this.options.secrets.contractSecret(record.id), call.args[0])
+        const taken = takeJob(writer, record.id, opened.id, Number(block.timestamp) * 1000)
+        this.jobContracts.add(record.id)
+        job = { ...opened, name: taken.name }
+      } catch (error) {
+        if (!(error instanceof SystemRequestError)) throw error
+        return seal(
+          this.failed(withMethod, writer, { code: error.code ?? 'BAD_ARGUMENTS', message: error.message }),
+        )
+      }
+      // The job is taken even if apply() fails: an outcome is applied at most once.
+      const receipt = await this.invoke(
+        engine.engine,
+        { ...withMethod, method: `${JOB_OUTCOME_METHOD}:${job.name}:${job.id}` },
+        writer,
+        job.name,
+        [job.outcome],
+        event.args.sender,
+        block,
+        { sealed: receiptKey !== undefined, apply: true },
+      )
+      return seal(receipt)
+    }
     const receipt = await this.invoke(
       engine.engine,
       withMethod,
@@ -259,9 +329,38 @@ export class BlockExecutor {
       call.args,
       event.args.sender,
       block,
-      receiptKey !== undefined,
+      { sealed: receiptKey !== undefined },
     )
-    return receiptKey ? sealReceipt(receipt, receiptKey) : receipt
+    return seal(receipt)
+  }
+
+  /** `$secrets` from the contract's owner, sealed: sets and deletes secrets; the receipt names them only. */
+  private setSecrets(
+    base: Omit<CommandReceipt, 'ok' | 'events' | 'fuel' | 'stateDigest'>,
+    writer: BlockWriter,
+    record: ContractRecord,
+    argument: unknown,
+    sealed: boolean,
+  ): CommandReceipt {
+    if (!sealed) {
+      return this.failed(base, writer, {
+        code: 'NOT_SEALED',
+        message: 'secrets must be sent sealed to the contract key (veil secrets set does this)',
+      })
+    }
+    if (base.sender.toLowerCase() !== record.owner.toLowerCase()) {
+      return this.failed(base, writer, {
+        code: 'NOT_OWNER',
+        message: `only the contract's owner (${record.owner}) can set its secrets`,
+      })
+    }
+    try {
+      const names = applySecretsChange(writer, record.id, parseSecretsChange(argument))
+      return { ...base, ok: true, result: names, events: [], fuel: 0, stateDigest: writer.digest() }
+    } catch (error) {
+      if (!(error instanceof SystemRequestError)) throw error
+      return this.failed(base, writer, { code: error.code ?? 'BAD_ARGUMENTS', message: error.message })
+    }
   }
 
   private async invoke(
@@ -272,14 +371,16 @@ export class BlockExecutor {
     args: unknown[],
     caller: Hex,
     block: ExecutorBlock,
-    sealed = false,
+    options: { sealed?: boolean; apply?: boolean } = {},
   ): Promise<CommandReceipt> {
+    const sealed = options.sealed ?? false
     const contractId = base.contractId
     const savepoint = writer.savepoint()
     const events: ContractEvent[] = []
     const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
+    const blockTime = Number(block.timestamp) * 1000
     const env: InvocationEnv = {
-      kind: base.kind,
+      kind: options.apply ? 'apply' : base.kind,
       contractId,
       caller,
       block: { number: block.number, timestamp: Number(block.timestamp) * 1000, hash: block.hash },
@@ -304,6 +405,9 @@ export class BlockExecutor {
           log: (level, message) => {
             logs.push({ level, message })
           },
+          jobs: new JobBook(writer, contractId, engine.methods.jobs, blockTime, () =>
+            this.jobContracts.add(contractId),
+          ),
         },
       })
     } catch (error) {
@@ -323,18 +427,10 @@ export class BlockExecutor {
         throw new NondeterministicFailure(error, contractId, base.txHash)
       }
       this.appendLogs(writer, base, block, sealed, logs) // kept: they tell the owner why it failed
-      const stack = error instanceof ContractError && error.mappedStack ? error.mappedStack : undefined
       return {
         ...base,
         ok: false,
-        error: {
-          code: error.code,
-          message:
-            error instanceof ContractError || !error.details
-              ? error.shortMessage
-              : `${error.shortMessage}. ${error.details}`,
-          ...(stack ? { stack } : {}),
-        },
+        error: reportedError(error),
         events: [],
         fuel: outcome.fuel,
         stateDigest: writer.digest(),

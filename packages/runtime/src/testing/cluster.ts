@@ -25,6 +25,7 @@ export const CONTRACTS = {
   entropy: fileURLToPath(new URL('./contracts/entropy.ts', import.meta.url)),
   chatty: fileURLToPath(new URL('./contracts/chatty.ts', import.meta.url)),
   signer: fileURLToPath(new URL('./contracts/signer.ts', import.meta.url)),
+  feeds: fileURLToPath(new URL('./contracts/feeds.ts', import.meta.url)),
 }
 
 export interface BlockDigest {
@@ -136,6 +137,8 @@ export async function startTestCluster(
     contracts: ledger.addresses,
     kms: { url: kms.url, address: kms.address },
     workers: [],
+    // As on `veil dev`: contracts reach the chain itself as `ctx.evm.call('devnet', …)`.
+    rpc: { devnet: ledger.anvil.rpcUrl },
     ...(options.limits ? { limits: options.limits } : {}),
   }
 

@@ -9,6 +9,7 @@ import {
   type TeeProvider,
   veilCodeMeasurement,
 } from '@veil/attestation'
+import { deriveContractKeys } from '@veil/crypto'
 import { getLedger, reportData } from '@veil/ledger'
 import {
   bytesToBase64url,
@@ -29,12 +30,14 @@ import {
   type Account,
   type Chain,
   createPublicClient,
+  createWalletClient,
   defineChain,
   hexToBytes,
   http,
   type PublicClient,
   toHex,
 } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import {
   createWorkerApp,
   type WorkerApiSource,
@@ -52,15 +55,19 @@ import { createQueryRoute } from '../api/query-route.js'
 import { type HttpServer, startHttpServer } from '../api/server.js'
 import { attachEventSockets } from '../api/sockets.js'
 import { receiptsView, tagged } from '../api/views.js'
+import { Egress } from '../egress/index.js'
 import { ViemChainReader } from '../follower/chain.js'
 import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
 import { EngineRegistry } from '../follower/engines.js'
 import { BlockExecutor } from '../follower/executor.js'
 import { ChainFollower } from '../follower/follower.js'
 import { SealedCommandOpener } from '../follower/opener.js'
+import { EvmEndpoints } from '../offchain/evm.js'
+import type { OffChainServices } from '../offchain/host.js'
 import type { ContractEngineOptions } from '../sandbox/index.js'
 import { ClusterContractSecrets, ContractKeyring, type ContractSecrets, StateStore } from '../state/index.js'
 import { loadOrCreateIdentity, type WorkerIdentity } from './identity.js'
+import { JobRunner } from './job-runner.js'
 import { obtainClusterSecret } from './provisioning.js'
 import { ensureRegistered } from './registration.js'
 
@@ -92,6 +99,15 @@ export interface WorkerOptions {
   collateral?: () => Promise<unknown>
   /** The primitives for sealed queries and commands (default: node:crypto and noble). */
   queryCrypto?: QueryCrypto
+  /**
+   * `host[:port]` entries contracts may reach even though they resolve to private addresses (a local
+   * test server, an internal API). Everything else non-public is refused (docs/interop.md).
+   */
+  egressAllow?: readonly string[]
+  /** Named EVM RPC endpoints for `ctx.evm`, added to (and overriding) the network file's `rpc`. */
+  rpc?: Readonly<Record<string, string>>
+  /** How long a worker waits for the one before it to land a job's outcome (default 20 s). */
+  jobTakeoverMs?: number
   /** Called after every committed block with the state digest (tests, tools). */
   onBlock?: (block: { number: bigint; hash: Hex }, stateDigest: Hex, receipts: CommandReceipt[]) => void
   logger?: Logger
@@ -117,6 +133,8 @@ export class Worker implements Startable {
   private chainReader: ViemChainReader | undefined
   private engines: EngineRegistry | undefined
   private cluster: bigint | undefined
+  private jobs: JobRunner | undefined
+  private offChain: OffChainServices | undefined
   private readonly abort = new AbortController()
   private readonly metrics = new WorkerMetrics()
   private readonly events = new EventHub()
@@ -319,8 +337,46 @@ export class Worker implements Startable {
         this.onFatal(error)
       },
     })
+    this.offChain = {
+      egress: new Egress({
+        allow: this.options.egressAllow ?? [],
+        ...(network.egress ? { limits: network.egress } : {}),
+      }),
+      evm: new EvmEndpoints({ ...(network.rpc ?? {}), ...(this.options.rpc ?? {}) }),
+      signingKeyFor: (contractId) => deriveContractKeys(secrets.contractSecret(contractId)).signingKey,
+    }
+    const cluster = this.cluster
+    let members: { at: number; list: readonly Hex[] } | undefined
+    const clock = this.options.clock ?? systemClock
+    const identityWallet = createWalletClient({
+      account: privateKeyToAccount(toHex(identity.signingKey)),
+      chain,
+      transport: http(network.rpcUrl),
+    })
+    const ledger = getLedger({ publicClient, walletClient: identityWallet, addresses: network.contracts })
+    this.jobs = new JobRunner({
+      store: () => this.store,
+      engines: () => this.engines,
+      secrets,
+      keys: contractKeys,
+      offChain: this.offChain,
+      self: identity.address,
+      members: async () => {
+        if (!members || clock.now() - members.at > 5_000) {
+          members = { at: clock.now(), list: await ledger.registry.read.clusterMembers([cluster]) }
+        }
+        return members.list
+      },
+      submit: (contractId, payload) => ledger.commands.write.submit([contractId, toHex(payload)]),
+      chainId: network.chainId,
+      contractsAddress: network.contracts.contracts,
+      clock,
+      logger: this.log,
+      ...(this.options.jobTakeoverMs === undefined ? {} : { takeoverMs: this.options.jobTakeoverMs }),
+    })
     this.throwIfStopping()
     await this.follower.start()
+    await this.jobs.start()
     this.phase = 'following'
   }
 
@@ -328,6 +384,7 @@ export class Worker implements Startable {
   private afterBlock(header: { number: bigint; hash: Hex }, receipts: CommandReceipt[]): void {
     const store = this.store
     if (!store) return
+    this.jobs?.poke()
     this.metrics.blockHeight.set(Number(header.number))
     this.metrics.chainLag.set(Math.max(0, Number((this.follower?.head ?? header.number) - header.number)))
     for (const receipt of receipts) {
@@ -382,6 +439,7 @@ export class Worker implements Startable {
       keys,
       metrics: this.metrics,
       logger: this.log,
+      ...(this.offChain ? { offChain: this.offChain } : {}),
     })
     return this.queries.answer(body)
   }
@@ -440,6 +498,7 @@ export class Worker implements Startable {
     this.crypto?.dispose?.()
     this.crypto = undefined
     const steps: [string, (() => Promise<void>) | undefined][] = [
+      ['jobs', this.jobs ? () => this.jobs?.stop() ?? Promise.resolve() : undefined],
       ['follower', this.follower ? () => this.follower?.stop() ?? Promise.resolve() : undefined],
       ['http', this.http ? () => this.http?.close() ?? Promise.resolve() : undefined],
       ['chain', this.chainReader ? () => this.chainReader?.close() ?? Promise.resolve() : undefined],
@@ -453,6 +512,7 @@ export class Worker implements Startable {
         this.log.warn(`stopping ${name} failed`, { error: errorMessage(error) })
       }
     }
+    this.jobs = undefined
     this.follower = undefined
     this.http = undefined
     this.chainReader = undefined

@@ -25,6 +25,7 @@ import {
   type SendCommandReturnType,
   sendCommand,
 } from '../actions/sendCommand.js'
+import { type SetSecretsParameters, type SetSecretsReturnType, setSecrets } from '../actions/setSecrets.js'
 import {
   type SubmitCommandParameters,
   type SubmitCommandReturnType,
@@ -67,6 +68,8 @@ export interface VeilActions {
   watchEvents(params: WatchEventsParameters): WatchEventsReturnType
   /** What the contract logged, read from one worker (owner only). See `getLogs`. */
   getLogs(params: GetLogsParameters): Promise<GetLogsReturnType>
+  /** Sets or deletes the contract's secrets (owner only). See `setSecrets`. */
+  setSecrets(params: SetSecretsParameters): Promise<SetSecretsReturnType>
   getContractInfo(id: bigint | number | string): Promise<ContractInfo>
   listContracts(params?: ListContractsParameters): Promise<ListContractsReturnType>
   waitForContractKey(params: WaitForContractKeyParameters): Promise<WaitForContractKeyReturnType>
@@ -107,6 +110,7 @@ export function createClient(params: CreateClientParameters): VeilClient {
     query: (p) => query(base, p),
     watchEvents: (p) => watchEvents(base, p),
     getLogs: (p) => getLogs(base, p),
+    setSecrets: (p) => setSecrets(base, p),
     getContractInfo: (contractId) => getContractInfo(base, { contractId }),
     listContracts: (p) => listContracts(base, p),
     waitForContractKey: (p) => waitForContractKey(base, p),
