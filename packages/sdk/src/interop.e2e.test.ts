@@ -90,6 +90,21 @@ describe('off-chain interop on a live cluster', () => {
     )
   })
 
+  it('refuses plain secrets and job outcomes that no worker authenticated', async () => {
+    const { txHash } = await cluster.submit(contractId, '$secrets', [{ set: { API_KEY: 'plain' } }], 1)
+    await cluster.settle()
+    const plain = cluster.workers[0]?.receipts.find((r) => r.txHash === txHash)
+    expect(plain?.error?.code).toBe('NOT_SEALED')
+    const stranger = createClient({ network: cluster.network, account: devAccount(7) })
+    const forged = await stranger.sendCommand({
+      contractId,
+      method: '$job',
+      args: [{ id: 'j1', outcome: '{"ok":true,"value":1}', mac: `0x${'00'.repeat(32)}` }],
+    })
+    expect(forged.ok).toBe(false)
+    if (!forged.ok) expect(forged.error.code).toBe('NOT_A_WORKER')
+  })
+
   it('fetches from a query with the secret, and refuses private addresses and HTTP in commands', async () => {
     const feeds = client.contract<typeof Feeds>(contractId)
     expect(await feeds.query.direct(`${base}/price`)).toEqual({ status: 200, body: { price } })

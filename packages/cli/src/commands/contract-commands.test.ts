@@ -163,6 +163,30 @@ describe('veil deploy, call, query, contracts, workers (against a two-worker clu
     expect((await runCli(['query', counterId, 'get', '--network', publicFile], { cwd: dir })).code).toBe(0)
   })
 
+  it('sets and deletes secrets (owner only), from arguments or the environment, never printing values', async () => {
+    const set = await json(['secrets', 'set', counterId, 'API_KEY=sk-cli-123', 'FROM_ENV'], {
+      FROM_ENV: 'sk-env-456',
+    })
+    expect(set.code).toBe(0)
+    expect(set.body).toMatchObject({ contractId: counterId, set: ['API_KEY', 'FROM_ENV'], deleted: [] })
+    expect(set.stdout).not.toContain('sk-')
+    const human = await veil(['secrets', 'delete', counterId, 'FROM_ENV', 'NOPE'])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(/deleted FROM_ENV on contract/)
+    const stranger = await veil(['secrets', 'set', counterId, 'API_KEY=x'], { VEIL_PRIVATE_KEY: devKey(7) })
+    expect(stranger.code).toBe(1)
+    expect(stranger.stderr).toMatch(/NOT_OWNER|only the contract's owner/)
+    for (const args of [
+      ['secrets', 'set', counterId],
+      ['secrets', 'set', counterId, '1BAD=x'],
+      ['secrets', 'set', counterId, 'UNSET_VARIABLE_FOR_TEST'],
+      ['secrets', 'delete', counterId],
+    ]) {
+      const refused = await veil(args)
+      expect(refused.code, args.join(' ')).toBe(2)
+    }
+  })
+
   it('names usage mistakes with exit code 2', async () => {
     expect((await veil(['call', 'x', 'add'])).code).toBe(2)
     expect((await veil(['call', counterId])).stderr).toContain('which command?')

@@ -111,8 +111,8 @@ export const logsCommand: Command = {
 /** `2026-11-21T20:00:01.000Z info  command add 0x1234…cdef  the message` */
 export function formatEntry(entry: ContractLogEntry): string {
   const source =
-    entry.kind === 'query'
-      ? `query ${entry.method ?? ''}`
+    entry.kind === 'query' || entry.kind === 'job'
+      ? `${entry.kind} ${entry.method ?? ''}`
       : entry.kind === 'init'
         ? `init ${entry.txHash ? `${entry.txHash.slice(0, 10)}…` : ''}`
         : `command ${entry.method ?? '(sealed)'} ${entry.txHash ? `${entry.txHash.slice(0, 10)}…` : ''}`

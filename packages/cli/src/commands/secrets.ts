@@ -68,7 +68,7 @@ export const secretsSetCommand: Command = {
   async run(ctx) {
     const [idText, ...rest] = ctx.positionals
     const contractId = contractIdArg(idText, SET_USAGE)
-    const set = parseSecretAssignments(rest, process.env)
+    const set = parseSecretAssignments(rest, ctx.io.env)
     const { client } = await loadClient(ctx, { needsAccount: true })
     const result = await client.setSecrets({ contractId, set, signal: ctx.signal })
     if (flag(ctx, 'json')) ctx.io.out(toJson({ contractId: String(contractId), ...result }))
