@@ -16,6 +16,42 @@ describe('createTestContract', () => {
     for (const t of opened) t.dispose()
   })
 
+  it('queues jobs from commands and runs them (run with a fetch stand-in and secrets, then apply)', async () => {
+    const requests: string[] = []
+    const feeds = await createTestContract(
+      `import { defineContract } from '@veil/contract'
+      export default defineContract({
+        commands: { refresh(ctx, pair) { return ctx.jobs.enqueue('price', { pair }) } },
+        queries: { price(ctx) { return ctx.storage.get('price') ?? null } },
+        jobs: {
+          price: {
+            async run(ctx, args) {
+              const r = await ctx.http.fetch('https://prices.example/' + args.pair, { headers: { authorization: ctx.secrets.KEY } })
+              return (await r.json()).price
+            },
+            apply(ctx, outcome) { if (outcome.ok) ctx.storage.set('price', outcome.value); else ctx.storage.set('error', outcome.error.code) },
+          },
+        },
+      })`,
+      {
+        resolveDir: here,
+        secrets: { KEY: 'k1' },
+        fetch: async (request) => {
+          requests.push(`${request.url} ${request.headers.authorization}`)
+          return { status: 200, body: JSON.stringify({ price: 42 }) }
+        },
+      },
+    )
+    opened.push(feeds)
+    expect(await feeds.command.refresh('ETH')).toBe('j1')
+    expect(feeds.jobs).toEqual([{ id: 'j1', name: 'price', args: { pair: 'ETH' } }])
+    expect(await feeds.runJob()).toEqual({ ok: true, value: 42 })
+    expect(requests).toEqual(['https://prices.example/ETH k1'])
+    expect(await feeds.query.price()).toBe(42)
+    expect(feeds.jobs).toEqual([])
+    await expect(feeds.runJob()).rejects.toThrow(/no job is queued/)
+  })
+
   it('runs a contract file in the sandbox, typed from the contract', async () => {
     const counter = await createTestContract<typeof Counter>(counterFile)
     opened.push(counter)

@@ -29,6 +29,25 @@ export interface TestContractOptions {
    */
   contractId?: string
   clusterId?: string
+  /** `ctx.secrets` in queries and job runs. */
+  secrets?: Record<string, string>
+  /**
+   * `ctx.http.fetch` in queries and job runs: your stand-in for the network (the workers' egress guard
+   * is not involved). Without it, fetches fail with `FetchError` code `UNAVAILABLE`.
+   */
+  fetch?: (request: {
+    url: string
+    method: string
+    headers: Record<string, string>
+    body?: Uint8Array
+  }) => Promise<{ status: number; headers?: Record<string, string>; body: string | Uint8Array }>
+}
+
+/** A job queued by `ctx.jobs.enqueue` or due from a timer, in the test harness. */
+export interface TestJob {
+  id: string
+  name: string
+  args: unknown
 }
 
 /** A failed init, command or query: the typed sandbox error, plus the fuel it used. */
@@ -49,7 +68,7 @@ export class ContractCallError extends VeilError {
 }
 
 export interface CallRecord {
-  kind: 'init' | 'command' | 'query'
+  kind: 'init' | 'command' | 'query' | 'job' | 'apply'
   method: string
   ok: boolean
   result?: unknown
@@ -68,6 +87,15 @@ export interface TestContract<D> {
   query: QueryMethods<D>
   /** Runs any method by name and returns the full record instead of throwing. */
   call(kind: 'command' | 'query', method: string, ...args: unknown[]): Promise<CallRecord>
+  /** Jobs queued by `ctx.jobs.enqueue` and not yet run, oldest first. */
+  readonly jobs: readonly TestJob[]
+  /**
+   * Runs a queued job (the oldest, or `id`) as a worker would: its `run` (HTTP through `options.fetch`,
+   * secrets), then its `apply` with the outcome. Resolves with the outcome; `apply`'s failure throws.
+   */
+  runJob(
+    id?: string,
+  ): Promise<{ ok: true; value: unknown } | { ok: false; error: { code: string; message: string } }>
   /** Sends the following commands from another address. */
   as(caller: Hex): TestContract<D>
   /** The stored value of `key`, decoded (what `ctx.storage.get` would return). */
@@ -122,6 +150,9 @@ export async function createTestContract<D = ContractDefinition>(
   let timestamp = options.block?.timestamp ?? Date.UTC(2026, 0, 1)
   let last: CallRecord | undefined
   let position = 0
+  const queued: TestJob[] = []
+  let jobSeq = 0
+  const fetchOption = options.fetch
 
   const run = async (
     kind: CallRecord['kind'],
@@ -130,6 +161,7 @@ export async function createTestContract<D = ContractDefinition>(
     caller: Hex,
   ): Promise<CallRecord> => {
     const overlay = new Map<string, string | undefined>()
+    const pendingJobs: TestJob[] = []
     const emitted: ContractEvent[] = []
     const logs: CallRecord['logs'] = []
     const read = (key: string) => (overlay.has(key) ? overlay.get(key) : state.get(key))
@@ -138,7 +170,7 @@ export async function createTestContract<D = ContractDefinition>(
       env: {
         kind,
         contractId,
-        caller: kind === 'query' ? null : caller,
+        caller: kind === 'query' || kind === 'job' ? null : caller,
         block: {
           number: blockNumber,
           timestamp,
@@ -167,9 +199,45 @@ export async function createTestContract<D = ContractDefinition>(
         log: (level, message) => {
           logs.push({ level, message })
         },
+        secrets: () => options.secrets ?? {},
+        jobs: {
+          enqueue: (name, argsText) => {
+            const id = `j${++jobSeq}`
+            pendingJobs.push({ id, name, args: decodeValue(argsText) })
+            return id
+          },
+          every: (_seconds, name, argsText) => {
+            const id = `t${++jobSeq}`
+            pendingJobs.push({ id: `${id}.1`, name, args: decodeValue(argsText) })
+            return id
+          },
+          cancel: (id) => {
+            const index = pendingJobs.findIndex((job) => job.id === id || job.id.startsWith(`${id}.`))
+            if (index >= 0) pendingJobs.splice(index, 1)
+            return index >= 0
+          },
+        },
+        ...(fetchOption
+          ? {
+              fetch: async (request) => {
+                const answer = await fetchOption(request)
+                const body =
+                  typeof answer.body === 'string' ? new TextEncoder().encode(answer.body) : answer.body
+                return {
+                  status: answer.status,
+                  statusText: '',
+                  headers: Object.entries(answer.headers ?? {}),
+                  body,
+                  url: request.url,
+                  redirected: false,
+                }
+              },
+            }
+          : {}),
       },
     })
-    if (kind !== 'query') {
+    if (outcome.ok) queued.push(...pendingJobs)
+    if (kind !== 'query' && kind !== 'job') {
       blockNumber++
       timestamp += 12_000
     }
@@ -218,6 +286,26 @@ export async function createTestContract<D = ContractDefinition>(
       query: methods('query') as QueryMethods<D>,
       call: (kind, method, ...args) => run(kind, method, args, caller),
       as: (other) => make(other),
+      get jobs() {
+        return queued
+      },
+      runJob: async (id) => {
+        const index = id === undefined ? 0 : queued.findIndex((job) => job.id === id)
+        const job = queued[index]
+        if (!job) throw new Error(id === undefined ? 'no job is queued' : `no queued job ${id}`)
+        queued.splice(index, 1)
+        const ran = await run('job', job.name, [job.args], caller)
+        const outcome = ran.ok
+          ? { ok: true as const, value: ran.result }
+          : {
+              ok: false as const,
+              error: { code: ran.error?.code ?? 'FAILED', message: ran.error?.message ?? '' },
+            }
+        const applied = await run('apply', job.name, [outcome], caller)
+        if (!applied.ok && applied.error)
+          throw new ContractCallError(`apply of ${job.name}`, applied.error, applied.fuel)
+        return outcome
+      },
       storage: (key) => {
         const text = state.get(key)
         return text === undefined ? undefined : decodeValue(text)

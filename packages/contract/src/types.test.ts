@@ -48,6 +48,23 @@ describe('defineContract', () => {
     )
   })
 
+  it('refuses command names reserved for system commands, and jobs without run and apply', () => {
+    expect(() => defineContract({ commands: { $secrets: () => null } })).toThrow(
+      /reserved for Veil's system commands/,
+    )
+    expect(() =>
+      defineContract({ jobs: { half: { run: () => 1 } as unknown as { run(): number; apply(): void } } }),
+    ).toThrow(/must have run\(ctx, args\) and apply\(ctx, outcome\)/)
+  })
+
+  it('types the off-chain ctx: HTTP, secrets and EVM in queries, jobs in commands', () => {
+    expectTypeOf<QueryCtx['http']['fetch']>().returns.resolves.toHaveProperty('json')
+    expectTypeOf<QueryCtx['secrets']>().toEqualTypeOf<Readonly<Record<string, string | undefined>>>()
+    expectTypeOf<CommandCtx['jobs']['enqueue']>().returns.toEqualTypeOf<string>()
+    expectTypeOf<CommandCtx>().not.toHaveProperty('http')
+    expectTypeOf<QueryCtx>().not.toHaveProperty('jobs')
+  })
+
   it('derives client method types from typeof the contract', () => {
     expectTypeOf<CommandMethods<typeof Counter>['add']>().toEqualTypeOf<(by: number) => Promise<number>>()
     expectTypeOf<QueryMethods<typeof Counter>['get']>().toEqualTypeOf<() => Promise<number>>()

@@ -243,6 +243,13 @@ export function defineContract<
     if (name.startsWith('$'))
       throw new TypeError(`query "${name}": names beginning with "$" are reserved for Veil's system queries`)
   }
+  for (const name of Object.keys(definition.commands ?? {})) {
+    // So are commands (`$secrets`, `$job`).
+    if (name.startsWith('$'))
+      throw new TypeError(
+        `command "${name}": names beginning with "$" are reserved for Veil's system commands`,
+      )
+  }
   for (const [name, job] of Object.entries(definition.jobs ?? {})) {
     if (typeof job?.run !== 'function' || typeof job?.apply !== 'function')
       throw new TypeError(`job "${name}" must have run(ctx, args) and apply(ctx, outcome)`)
