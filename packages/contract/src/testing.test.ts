@@ -43,11 +43,11 @@ describe('createTestContract', () => {
       },
     )
     opened.push(feeds)
-    expect(await feeds.command.refresh('ETH')).toBe('j1')
+    expect((await feeds.call('command', 'refresh', 'ETH')).result).toBe('j1')
     expect(feeds.jobs).toEqual([{ id: 'j1', name: 'price', args: { pair: 'ETH' } }])
     expect(await feeds.runJob()).toEqual({ ok: true, value: 42 })
     expect(requests).toEqual(['https://prices.example/ETH k1'])
-    expect(await feeds.query.price()).toBe(42)
+    expect((await feeds.call('query', 'price')).result).toBe(42)
     expect(feeds.jobs).toEqual([])
     await expect(feeds.runJob()).rejects.toThrow(/no job is queued/)
   })

@@ -71,6 +71,8 @@ export class JobRunner implements Startable {
   #again = false
   #stopped = false
   readonly #running = new Set<Promise<void>>()
+  /** The off-chain hosts of job runs in flight: closed on stop, which cancels their HTTP requests. */
+  readonly #hosts = new Set<{ close(): void }>()
 
   constructor(options: JobRunnerOptions) {
     this.#options = options
@@ -107,6 +109,7 @@ export class JobRunner implements Startable {
     if (this.#timer) clearInterval(this.#timer)
     this.#timer = undefined
     await this.#scanning
+    for (const host of this.#hosts) host.close()
     await Promise.allSettled([...this.#running])
   }
 
@@ -197,6 +200,7 @@ export class JobRunner implements Startable {
     const cursor = store.cursor()
     if (!cursor) throw new Error('no committed block yet')
     const host = offChainHost(this.#options.offChain, store, contractId)
+    this.#hosts.add(host)
     const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
     const now = this.#options.clock.now()
     try {
@@ -237,6 +241,7 @@ export class JobRunner implements Startable {
       return { ok: false, error: { code, message } }
     } finally {
       host.close()
+      this.#hosts.delete(host)
     }
   }
 
