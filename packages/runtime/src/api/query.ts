@@ -22,6 +22,7 @@ import type { ContractKeyring, StateStore } from '../state/index.js'
 import { ApiError } from './errors.js'
 import { answerLogsQuery, queryLogText } from './logs.js'
 import type { WorkerMetrics } from './metrics.js'
+import { NonceWindow } from './nonces.js'
 
 export type QueryAead = 'aes-128-gcm' | 'chacha20-poly1305'
 
@@ -72,6 +73,8 @@ export interface QueryServiceOptions {
   logger: Logger
   /** How far a request's timestamp may be from this worker's clock. */
   skewMs?: number
+  /** Nonces remembered at most (default 1,000,000); past it, queries get 503 OVERLOADED. */
+  maxNonces?: number
   /** `ctx.http.fetch`, `ctx.secrets`, `ctx.evm` for queries. */
   offChain?: OffChainServices
 }
@@ -90,17 +93,17 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
  */
 export class QueryService {
   /** Nonces answered within the replay window, by expiry; Map order is insertion order, i.e. by expiry. */
-  private readonly seen = new Map<string, number>()
   /** The HPKE info of each contract's queries (the contracts a worker runs are few). */
   private readonly infos = new Map<string, Uint8Array>()
   /** Contract records and code as of the committed block `deployedAt`, read once per block. */
   private readonly deployedContracts = new Map<string, DeployedContract>()
   private deployedAt: Hex | undefined
   private readonly skewMs: number
-  private lastPrune = 0
+  private readonly nonces: NonceWindow
 
   constructor(private readonly options: QueryServiceOptions) {
     this.skewMs = options.skewMs ?? 60_000
+    this.nonces = new NonceWindow(2 * this.skewMs, options.maxNonces)
   }
 
   async answer(body: unknown): Promise<unknown> {
@@ -164,7 +167,7 @@ export class QueryService {
         `the request timestamp is more than ${this.skewMs / 1000} s from the worker's clock`,
       )
     }
-    this.rememberNonce(query.nonce, now)
+    this.nonces.remember(bytesToBase64url(query.nonce), now)
 
     let caller: Hex | null = null
     if (query.auth !== undefined) {
@@ -297,24 +300,6 @@ export class QueryService {
       this.deployedContracts.set(id, deployed)
     }
     return deployed
-  }
-
-  /** Refuses a nonce seen within the replay window; forgets nonces once their timestamps are stale anyway. */
-  private rememberNonce(nonce: Uint8Array, now: number): void {
-    const key = bytesToBase64url(nonce)
-    if (this.seen.has(key))
-      throw new ApiError(400, 'REPLAYED', 'this request was answered already (nonce reused)')
-    this.seen.set(key, now + 2 * this.skewMs)
-    if (now - this.lastPrune > 1_000) {
-      this.lastPrune = now
-      // Oldest first: stop at the first nonce still in its window instead of walking all of them (tens of
-      // thousands at full load). Should the clock step back, a few expired nonces wait for a later prune,
-      // which refuses nothing that is not a replay.
-      for (const [k, expiry] of this.seen) {
-        if (expiry >= now) break
-        this.seen.delete(k)
-      }
-    }
   }
 }
 
