@@ -21,6 +21,7 @@ export {
   type NetworkFile,
   type NetworkKms,
   type NetworkLimits,
+  type NetworkMining,
   type NetworkWorker,
   parseNetworkFile,
 } from './network.js'

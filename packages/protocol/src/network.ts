@@ -48,6 +48,14 @@ export interface NetworkFile {
   rpc?: Record<string, string>
   /** Limits of contracts' outbound HTTP (`ctx.http.fetch`); unset fields keep the defaults. */
   egress?: NetworkEgressLimits
+  /** The mining contracts (token, staking pools, rewards), when the network has them (docs/mining.md). */
+  mining?: NetworkMining
+}
+
+export interface NetworkMining {
+  token: `0x${string}`
+  pools: `0x${string}`
+  rewards: `0x${string}`
 }
 
 /** Per-network limits of `ctx.http.fetch` (defaults in docs/interop.md). */
@@ -126,6 +134,14 @@ export function parseNetworkFile(value: unknown, source = 'network.json'): Netwo
     for (const [name, url] of Object.entries(rpc ?? {})) {
       if (!RPC_NAME.test(name)) fail(`rpc.${name}`, 'a lowercase name (letters, digits, - and _)')
       if (!isUrl(url, ['http:', 'https:'])) fail(`rpc.${name}`, 'an http(s) URL')
+    }
+  }
+  if (v.mining !== undefined) {
+    const mining = v.mining as Record<string, unknown> | null
+    if (typeof mining !== 'object' || mining === null) fail('mining', 'an object { token, pools, rewards }')
+    for (const key of ['token', 'pools', 'rewards']) {
+      if (!isAddress((mining as Record<string, unknown>)[key]))
+        fail(`mining.${key}`, 'a 0x-prefixed 20-byte address')
     }
   }
   if (v.egress !== undefined) {
