@@ -7,6 +7,7 @@ import { KmsService } from '@veil/kms'
 import {
   type AnvilInstance,
   artifactsHash,
+  DEVNET_MINING_PARAMS,
   deployLedger,
   devAccount,
   explainLedgerError,
@@ -35,6 +36,7 @@ import {
   parseEventLogs,
   toHex,
 } from 'viem'
+import { bootstrapDevnetPools, deployDevnetMining } from './dev-mining.js'
 import { bootstrapDevnetRoles, retireWorkers } from './dev-roles.js'
 import { readNetworkFile, writeFileAtomic } from './files.js'
 import { DirLock } from './lock.js'
@@ -97,6 +99,11 @@ export interface LocalNetworkOptions {
 }
 
 const MARKER = '.veil-devnet'
+
+/** Worker i's operator is dev account 2 + (i mod 7): distinct funded accounts, so parallel top-ups never race. */
+function workerOperatorIndex(index: number): number {
+  return 2 + (index % 7)
+}
 export const DEFAULT_DEVNET_PORT = 8545
 export const DEVNET_CHAIN_ID = 31337
 
@@ -238,6 +245,16 @@ export class LocalNetwork {
       )
     }
 
+    if (!network.mining) {
+      const registry = network.contracts.registry
+      const mining = await this.step(
+        'mining',
+        () => deployDevnetMining({ publicClient, walletClient, registry }),
+        () => `${DEVNET_MINING_PARAMS.epochSeconds} s epochs`,
+      )
+      network = { ...network, mining }
+    }
+
     const ledger = getLedger({ publicClient, walletClient, addresses: network.contracts })
     const kms = await this.step(
       'kms',
@@ -276,6 +293,26 @@ export class LocalNetwork {
         (w) => `${w.length} ready`,
       )
       network = { ...network, workers: workers.map((w) => ({ url: w.url, address: w.address })) }
+      const mining = network.mining
+      if (mining) {
+        await this.step(
+          'pools',
+          () =>
+            bootstrapDevnetPools({
+              publicClient,
+              chain,
+              transport,
+              owner: walletClient,
+              addresses: mining,
+              workers: workers.map((w) => ({
+                address: w.address,
+                operatorIndex: workerOperatorIndex(w.index),
+              })),
+              logger: this.log,
+            }),
+          (r) => (r.bound ? `${r.bound} staked` : 'ready'),
+        )
+      }
     } else {
       network = { ...network, workers: [] }
     }
@@ -394,7 +431,9 @@ export class LocalNetwork {
           networkPath,
           dataDir: join(workersDir, String(index)),
           // Distinct funded dev accounts, so parallel gas top-ups never race on a nonce.
-          operatorKey: toHex(devAccount(2 + (index % 7)).getHdKey().privateKey ?? new Uint8Array(32)),
+          operatorKey: toHex(
+            devAccount(workerOperatorIndex(index)).getHdKey().privateKey ?? new Uint8Array(32),
+          ),
           logLevel: this.options.workerLogLevel ?? 'warn',
           onLog: (line) => this.options.onWorkerLog?.(index, line),
           ...(this.options.egressAllow?.length ? { egressAllow: this.options.egressAllow } : {}),

@@ -8,6 +8,16 @@ import { devCommand } from './dev.js'
 import { initCommand } from './init.js'
 import { kmsStartCommand } from './kms.js'
 import { logsCommand } from './logs.js'
+import {
+  poolAddWorkerCommand,
+  poolClaimCommand,
+  poolCreateCommand,
+  poolStakeCommand,
+  poolUnstakeCommand,
+  poolWithdrawCommand,
+  rewardsCommand,
+  tokenBalanceCommand,
+} from './mining.js'
 import { queryCommand } from './query.js'
 import { secretsDeleteCommand, secretsSetCommand } from './secrets.js'
 import { workerStartCommand } from './worker.js'
@@ -26,6 +36,14 @@ export const commands: Command[] = [
   secretsDeleteCommand,
   contractsCommand,
   workersCommand,
+  tokenBalanceCommand,
+  poolCreateCommand,
+  poolAddWorkerCommand,
+  poolStakeCommand,
+  poolUnstakeCommand,
+  poolWithdrawCommand,
+  poolClaimCommand,
+  rewardsCommand,
   workerStartCommand,
   kmsStartCommand,
   attestVerifyCommand,

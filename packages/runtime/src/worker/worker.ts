@@ -66,8 +66,10 @@ import { EvmEndpoints } from '../offchain/evm.js'
 import type { OffChainServices } from '../offchain/host.js'
 import type { ContractEngineOptions } from '../sandbox/index.js'
 import { ClusterContractSecrets, ContractKeyring, type ContractSecrets, StateStore } from '../state/index.js'
+import { runBenchmark } from './benchmark.js'
 import { loadOrCreateIdentity, type WorkerIdentity } from './identity.js'
 import { JobRunner } from './job-runner.js'
+import { MiningService, miningChain } from './mining.js'
 import { obtainClusterSecret } from './provisioning.js'
 import { ensureRegistered } from './registration.js'
 
@@ -108,6 +110,11 @@ export interface WorkerOptions {
   rpc?: Readonly<Record<string, string>>
   /** How long a worker waits for the one before it to land a job's outcome (default 20 s). */
   jobTakeoverMs?: number
+  /**
+   * Mining (when the network file names the mining contracts): score at start and every
+   * `rescoreEpochs`, one heartbeat per epoch. `false` turns it off.
+   */
+  mining?: false | { rescoreEpochs?: number }
   /** Called after every committed block with the state digest (tests, tools). */
   onBlock?: (block: { number: bigint; hash: Hex }, stateDigest: Hex, receipts: CommandReceipt[]) => void
   logger?: Logger
@@ -134,6 +141,7 @@ export class Worker implements Startable {
   private engines: EngineRegistry | undefined
   private cluster: bigint | undefined
   private jobs: JobRunner | undefined
+  private mining: MiningService | undefined
   private offChain: OffChainServices | undefined
   private readonly abort = new AbortController()
   private readonly metrics = new WorkerMetrics()
@@ -374,9 +382,18 @@ export class Worker implements Startable {
       logger: this.log,
       ...(this.options.jobTakeoverMs === undefined ? {} : { takeoverMs: this.options.jobTakeoverMs }),
     })
+    if (network.mining && this.options.mining !== false) {
+      this.mining = new MiningService({
+        chain: miningChain(publicClient, identityWallet, network.mining, identity.address, clock),
+        benchmark: runBenchmark,
+        logger: this.log,
+        ...(this.options.mining?.rescoreEpochs ? { rescoreEpochs: this.options.mining.rescoreEpochs } : {}),
+      })
+    }
     this.throwIfStopping()
     await this.follower.start()
     await this.jobs.start()
+    await this.mining?.start()
     this.phase = 'following'
   }
 
@@ -498,6 +515,7 @@ export class Worker implements Startable {
     this.crypto?.dispose?.()
     this.crypto = undefined
     const steps: [string, (() => Promise<void>) | undefined][] = [
+      ['mining', this.mining ? () => this.mining?.stop() ?? Promise.resolve() : undefined],
       ['jobs', this.jobs ? () => this.jobs?.stop() ?? Promise.resolve() : undefined],
       ['follower', this.follower ? () => this.follower?.stop() ?? Promise.resolve() : undefined],
       ['http', this.http ? () => this.http?.close() ?? Promise.resolve() : undefined],
@@ -513,6 +531,7 @@ export class Worker implements Startable {
       }
     }
     this.jobs = undefined
+    this.mining = undefined
     this.follower = undefined
     this.http = undefined
     this.chainReader = undefined
