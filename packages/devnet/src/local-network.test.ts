@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { artifactsHash, Registry } from '@veil/ledger'
+import { artifactsHash, Registry, Rewards } from '@veil/ledger'
 import { VeilError } from '@veil/protocol'
 import { createPublicClient, http } from 'viem'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -45,6 +45,8 @@ describe('LocalNetwork', () => {
       'chain:done',
       'ledger:start',
       'ledger:done',
+      'mining:start',
+      'mining:done',
       'kms:start',
       'kms:done',
     ])
@@ -73,12 +75,22 @@ describe('LocalNetwork', () => {
       }),
     ).toBe(true)
     const code = await client.getCode({ address: network.contracts.commands })
+    // The mining contracts, with the devnet's 10 s epochs.
+    expect(network.mining).toBeDefined()
+    expect(
+      await client.readContract({
+        address: network.mining?.rewards ?? '0x',
+        abi: Rewards.abi,
+        functionName: 'epochLength',
+      }),
+    ).toBe(10n)
     await first.dispose()
     await first.dispose() // idempotent
 
     const second = new LocalNetwork({ platformSecretFile: PLATFORM, dir, port: 0, workers: 0 })
     const again = await second.start()
     expect(again.contracts).toEqual(network.contracts)
+    expect(again.mining).toEqual(network.mining) // deployed once, reused
     // The KMS unsealed the same identity (and master secret) from its data dir.
     expect(again.kms?.address).toBe(network.kms?.address)
     expect(again.deployBlock).toBe(network.deployBlock)
