@@ -98,6 +98,9 @@ export const devCommand: Command = {
               ...(info.kms
                 ? [['KMS', `${info.kms.url}  ${info.kms.address ?? ''}  (simulated TEE)`] as [string, string]]
                 : []),
+              ...(info.mining
+                ? [['Mining', `token ${info.mining.token}, 10 s epochs (veil rewards)`] as [string, string]]
+                : []),
               ...info.workers.map((w, i): [string, string] => [`Worker ${i}`, `${w.url}  ${w.address}`]),
               ['Network', `${relative(io.cwd, network.networkPath)}`],
             ]),
