@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { createSimulatedTee, veilCodeMeasurement } from '@veil/attestation'
 import { buildContract } from '@veil/contract/build'
 import { KmsService } from '@veil/kms'
-import { devAccount, explainLedgerError } from '@veil/ledger'
+import { DEVNET_MINING_PARAMS, deployMining, devAccount, explainLedgerError } from '@veil/ledger'
 import { startTestLedger, type TestLedger } from '@veil/ledger/testing'
 import {
   type CommandReceipt,
@@ -85,7 +85,13 @@ export interface TestCluster {
  * with their own data dirs. Always `await cluster.stop()`.
  */
 export async function startTestCluster(
-  options: { workers?: number; workerOptions?: Partial<WorkerOptions>; limits?: NetworkFile['limits'] } = {},
+  options: {
+    workers?: number
+    workerOptions?: Partial<WorkerOptions>
+    limits?: NetworkFile['limits']
+    /** Deploy the mining contracts (devnet parameters) and name them in the network: workers mine. */
+    mining?: boolean
+  } = {},
 ): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), 'veil-cluster-'))
   const ledger = await startTestLedger()
@@ -140,6 +146,15 @@ export async function startTestCluster(
     // As on `veil dev`: contracts reach the chain itself as `ctx.evm.call('devnet', …)`.
     rpc: { devnet: ledger.anvil.rpcUrl },
     ...(options.limits ? { limits: options.limits } : {}),
+  }
+  if (options.mining) {
+    const mining = await deployMining({
+      publicClient: ledger.publicClient,
+      walletClient: ledger.as(0).walletClient,
+      registry: ledger.addresses.registry,
+      params: DEVNET_MINING_PARAMS,
+    })
+    network.mining = mining.addresses
   }
 
   const workers: TestWorker[] = []
