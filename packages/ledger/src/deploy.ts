@@ -1,5 +1,5 @@
 import type { Address, LedgerAddresses } from '@veil/protocol'
-import type { Abi, Hex, PublicClient } from 'viem'
+import { type Abi, getAddress, type Hex, type PublicClient } from 'viem'
 import { artifactsHash, Commands, Contracts, Registry } from './artifacts/index.js'
 import { LedgerError } from './errors.js'
 import type { LedgerWalletClient } from './ledger.js'
@@ -28,9 +28,16 @@ export interface LedgerDeployment {
 export async function deployLedger(params: DeployLedgerParameters): Promise<LedgerDeployment> {
   const { publicClient, walletClient } = params
   const owner = params.owner ?? walletClient.account.address
-  const registry = await deployOne(params, Registry.abi, Registry.bytecode, [owner, params.devMode])
-  const contracts = await deployOne(params, Contracts.abi, Contracts.bytecode, [registry.address])
-  const commands = await deployOne(params, Commands.abi, Commands.bytecode, [contracts.address])
+  const registry = await deployArtifact(params, 'a ledger contract', Registry.abi, Registry.bytecode, [
+    owner,
+    params.devMode,
+  ])
+  const contracts = await deployArtifact(params, 'a ledger contract', Contracts.abi, Contracts.bytecode, [
+    registry.address,
+  ])
+  const commands = await deployArtifact(params, 'a ledger contract', Commands.abi, Commands.bytecode, [
+    contracts.address,
+  ])
   return {
     chainId: await publicClient.getChainId(),
     addresses: { registry: registry.address, contracts: contracts.address, commands: commands.address },
@@ -40,8 +47,13 @@ export async function deployLedger(params: DeployLedgerParameters): Promise<Ledg
   }
 }
 
-async function deployOne(
-  { publicClient, walletClient }: DeployLedgerParameters,
+/**
+ * @internal Deploys one compiled contract and waits for it; `what` names it in the error. Shared by
+ * `deployLedger` and `deployMining`.
+ */
+export async function deployArtifact(
+  { publicClient, walletClient }: Pick<DeployLedgerParameters, 'publicClient' | 'walletClient'>,
+  what: string,
   abi: Abi,
   bytecode: Hex,
   args: readonly unknown[],
@@ -49,10 +61,14 @@ async function deployOne(
   const hash = await walletClient.deployContract({ abi, bytecode, args, chain: walletClient.chain })
   const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
   if (receipt.status !== 'success' || !receipt.contractAddress) {
-    throw new LedgerError('deploying a ledger contract failed', {
+    throw new LedgerError(`deploying ${what} failed`, {
       code: 'LEDGER_DEPLOY_FAILED',
       details: `transaction ${hash} ${receipt.status}`,
     })
   }
-  return { address: receipt.contractAddress, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed }
+  return {
+    address: getAddress(receipt.contractAddress),
+    blockNumber: receipt.blockNumber,
+    gasUsed: receipt.gasUsed,
+  }
 }

@@ -5,8 +5,6 @@
  */
 import type { Address } from '@veil/protocol'
 import {
-  type Abi,
-  getAddress,
   getContract,
   type Hex,
   type Log,
@@ -15,6 +13,7 @@ import {
   type TransactionReceipt,
 } from 'viem'
 import { Rewards, StakingPools, VeilToken } from './artifacts/index.js'
+import { deployArtifact } from './deploy.js'
 import { explainLedgerError, LedgerError } from './errors.js'
 import type { LedgerWalletClient } from './ledger.js'
 
@@ -138,23 +137,29 @@ export async function deployMining(parameters: DeployMiningParameters): Promise<
   checkParams(params)
   const deployer = walletClient.account.address
   const owner = parameters.owner ?? deployer
-  const token = await deployOne(parameters, VeilToken.abi, VeilToken.bytecode, [
+  const token = await deployArtifact(parameters, 'a mining contract', VeilToken.abi, VeilToken.bytecode, [
     deployer,
     params.supplyCap,
     parameters.genesisHolder ?? deployer,
     params.genesisSupply,
   ])
-  const pools = await deployOne(parameters, StakingPools.abi, StakingPools.bytecode, [
-    deployer,
-    parameters.registry,
-    token.address,
-    params.maxCommissionBps,
-    BigInt(params.commissionRaiseDelaySeconds),
-    BigInt(params.unbondingSeconds),
-    params.minStakeBase,
-    params.minStakePerScore,
-  ])
-  const rewards = await deployOne(parameters, Rewards.abi, Rewards.bytecode, [
+  const pools = await deployArtifact(
+    parameters,
+    'a mining contract',
+    StakingPools.abi,
+    StakingPools.bytecode,
+    [
+      deployer,
+      parameters.registry,
+      token.address,
+      params.maxCommissionBps,
+      BigInt(params.commissionRaiseDelaySeconds),
+      BigInt(params.unbondingSeconds),
+      params.minStakeBase,
+      params.minStakePerScore,
+    ],
+  )
+  const rewards = await deployArtifact(parameters, 'a mining contract', Rewards.abi, Rewards.bytecode, [
     deployer,
     parameters.registry,
     token.address,
@@ -216,27 +221,6 @@ function checkParams(p: MiningParams): void {
   }
   if (p.maxStakeFactor < WAD || p.maxStakeFactor > 100n * WAD) fail('maxStakeFactor must be 1..100 WAD')
   if (p.genesisSupply > p.supplyCap) fail('genesisSupply exceeds supplyCap')
-}
-
-async function deployOne(
-  { publicClient, walletClient }: DeployMiningParameters,
-  abi: Abi,
-  bytecode: Hex,
-  args: readonly unknown[],
-): Promise<{ address: Address; blockNumber: bigint; gasUsed: bigint }> {
-  const hash = await walletClient.deployContract({ abi, bytecode, args, chain: walletClient.chain })
-  const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-  if (receipt.status !== 'success' || !receipt.contractAddress) {
-    throw new LedgerError('deploying a mining contract failed', {
-      code: 'LEDGER_DEPLOY_FAILED',
-      details: `transaction ${hash} ${receipt.status}`,
-    })
-  }
-  return {
-    address: getAddress(receipt.contractAddress),
-    blockNumber: receipt.blockNumber,
-    gasUsed: receipt.gasUsed,
-  }
 }
 
 async function confirm(
