@@ -108,6 +108,36 @@ describe('worker API', () => {
     expect((event.txHash as Hex).toLowerCase()).toBe(txHash.toLowerCase())
   })
 
+  it('resumes an event stream from a block: replays the kept events, then goes on live', async () => {
+    const first = await cluster.submit(counter, 'add', [100])
+    const second = await cluster.submit(counter, 'add', [200])
+    await cluster.settle()
+    const ws = new WebSocket(
+      `${url.replace('http', 'ws')}/v1/contracts/${counter}/events?fromBlock=${first.blockNumber}`,
+    )
+    const messages: Record<string, unknown>[] = []
+    ws.on('message', (data) => messages.push(JSON.parse(String(data))))
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve)
+      ws.once('error', reject)
+    })
+    const third = await cluster.submit(counter, 'add', [300])
+    for (let i = 0; i < 100 && messages.length < 3; i++)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    ws.close()
+    expect(messages.map((m) => (m.data as { by: number }).by)).toEqual([100, 200, 300])
+    expect(messages.map((m) => String(m.txHash).toLowerCase())).toEqual(
+      [first, second, third].map((c) => c.txHash.toLowerCase()),
+    )
+    const bad = new WebSocket(
+      `${url.replace('http', 'ws')}/v1/contracts/${counter}/events?fromBlock=yesterday`,
+    )
+    const status = await new Promise<number>((resolve) =>
+      bad.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    )
+    expect(status).toBe(400)
+  })
+
   it('refuses an event stream for an unknown contract', async () => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/contracts/999/events`)
     const status = await new Promise<number>((resolve) =>

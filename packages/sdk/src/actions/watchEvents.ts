@@ -78,7 +78,10 @@ export function watchEvents(client: VeilBaseClient, params: WatchEventsParameter
   /** Opens a socket at `worker`; resolves once open with a promise that settles when it closes. */
   const open = (worker: RegisteredWorker) =>
     new Promise<Promise<void>>((resolve, reject) => {
-      const url = joinUrl(worker.url.replace(/^http/, 'ws'), `/v1/contracts/${contractId}/events`)
+      // Resuming (after a failover or a dropped connection): ask for what was published from the block of
+      // the last event delivered; what was already delivered is dropped below, by position.
+      const resume = delivered ? `?fromBlock=${delivered[0]}` : ''
+      const url = joinUrl(worker.url.replace(/^http/, 'ws'), `/v1/contracts/${contractId}/events${resume}`)
       const ws = new WebSocketImpl(url)
       socket = ws
       const ref: WorkerRef = { address: worker.address, url: worker.url }
