@@ -66,6 +66,23 @@ describe('MiningService', () => {
     expect(service.score).toBe(900)
   })
 
+  it('starts even when the chain cannot be read (an outage is not the worker’s failure)', async () => {
+    const script = scriptedChain()
+    const chain: MiningChain = {
+      ...script.chain,
+      epochSeconds: async () => {
+        throw new Error('connect ECONNREFUSED')
+      },
+      currentEpoch: async () => {
+        throw new Error('connect ECONNREFUSED')
+      },
+    }
+    const service = new MiningService({ chain, benchmark, logger: silentLogger })
+    await service.start()
+    await service.stop()
+    expect(script.calls).toEqual([])
+  })
+
   it('keeps going when a heartbeat is refused, and never throws out of the loop', async () => {
     const script = scriptedChain()
     script.refuse(2)

@@ -66,7 +66,11 @@ export class MiningService implements Startable {
 
   async start(): Promise<void> {
     this.#stopped = false
-    const seconds = await this.#options.chain.epochSeconds()
+    // Mining never keeps a worker from starting: unreadable timing falls back to a look every 10 s.
+    const seconds = await this.#options.chain.epochSeconds().catch((error: unknown) => {
+      this.#options.logger.warn('mining: cannot read the epoch length', { error: errorMessage(error) })
+      return 50
+    })
     // Several looks per epoch: a heartbeat lands early in each epoch even if a look is late.
     const intervalMs = Math.max(500, Math.min(30_000, (seconds * 1000) / 5))
     const loop = () => {
