@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { artifactsHash, Registry, Rewards } from '@veil/ledger'
 import { VeilError } from '@veil/protocol'
 import { createPublicClient, http } from 'viem'
-import { afterAll, describe, expect, it } from 'vitest'
-import { LocalNetwork } from './local-network.js'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { LocalNetwork, type LocalNetworkOptions } from './local-network.js'
 
 const root = mkdtempSync(join(tmpdir(), 'veil-devnet-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))
@@ -26,12 +26,23 @@ async function expectVeilError(promise: Promise<unknown>, code: string, hint: Re
   throw new Error(`expected ${code}`)
 }
 
+/** Every network a test makes is disposed after it, even when an assertion failed half-way (no orphan anvil). */
+const opened: LocalNetwork[] = []
+function tracked(options: LocalNetworkOptions): LocalNetwork {
+  const net = new LocalNetwork(options)
+  opened.push(net)
+  return net
+}
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((net) => net.dispose()))
+})
+
 describe('LocalNetwork', () => {
   const dir = join(root, 'net')
 
   it('starts, writes network.json and keeps the ledger across restarts', async () => {
     const events: string[] = []
-    const first = new LocalNetwork({
+    const first = tracked({
       platformSecretFile: PLATFORM,
       dir,
       port: 0,
@@ -87,7 +98,7 @@ describe('LocalNetwork', () => {
     await first.dispose()
     await first.dispose() // idempotent
 
-    const second = new LocalNetwork({ platformSecretFile: PLATFORM, dir, port: 0, workers: 0 })
+    const second = tracked({ platformSecretFile: PLATFORM, dir, port: 0, workers: 0 })
     const again = await second.start()
     expect(again.contracts).toEqual(network.contracts)
     expect(again.mining).toEqual(network.mining) // deployed once, reused
@@ -100,7 +111,7 @@ describe('LocalNetwork', () => {
   })
 
   it('refuses a second network on the same dir', async () => {
-    const a = new LocalNetwork({
+    const a = tracked({
       platformSecretFile: PLATFORM,
       dir: join(root, 'locked'),
       port: 0,
@@ -109,7 +120,7 @@ describe('LocalNetwork', () => {
     await a.start()
     try {
       await expectVeilError(
-        new LocalNetwork({
+        tracked({
           platformSecretFile: PLATFORM,
           dir: join(root, 'locked'),
           port: 0,
@@ -125,11 +136,11 @@ describe('LocalNetwork', () => {
 
   it('--reset starts from scratch', async () => {
     const resetDir = join(root, 'reset')
-    const a = new LocalNetwork({ platformSecretFile: PLATFORM, dir: resetDir, port: 0, workers: 0 })
+    const a = tracked({ platformSecretFile: PLATFORM, dir: resetDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     writeFileSync(join(resetDir, 'leftover.txt'), 'x')
-    const b = new LocalNetwork({
+    const b = tracked({
       platformSecretFile: PLATFORM,
       dir: resetDir,
       port: 0,
@@ -144,19 +155,19 @@ describe('LocalNetwork', () => {
 
   it('names the fix for an unreadable network.json', async () => {
     const badDir = join(root, 'bad')
-    const a = new LocalNetwork({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 })
+    const a = tracked({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     writeFileSync(join(badDir, 'network.json'), '{ not json')
     const e = await expectVeilError(
-      new LocalNetwork({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 }).start(),
+      tracked({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 }).start(),
       'NETWORK_FILE_INVALID',
       /--reset/,
     )
     expect(e.message).toContain('network.json')
     writeFileSync(join(badDir, 'network.json'), JSON.stringify({ version: 1, chainId: 'x' }))
     await expectVeilError(
-      new LocalNetwork({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 }).start(),
+      tracked({ platformSecretFile: PLATFORM, dir: badDir, port: 0, workers: 0 }).start(),
       'NETWORK_FILE_INVALID',
       /veil dev/,
     )
@@ -164,12 +175,12 @@ describe('LocalNetwork', () => {
 
   it('detects a lost chain state', async () => {
     const lostDir = join(root, 'lost')
-    const a = new LocalNetwork({ platformSecretFile: PLATFORM, dir: lostDir, port: 0, workers: 0 })
+    const a = tracked({ platformSecretFile: PLATFORM, dir: lostDir, port: 0, workers: 0 })
     await a.start()
     await a.dispose()
     rmSync(join(lostDir, 'anvil-state.json'))
     await expectVeilError(
-      new LocalNetwork({ platformSecretFile: PLATFORM, dir: lostDir, port: 0, workers: 0 }).start(),
+      tracked({ platformSecretFile: PLATFORM, dir: lostDir, port: 0, workers: 0 }).start(),
       'DEVNET_STATE_MISMATCH',
       /--reset/,
     )
@@ -182,28 +193,28 @@ describe('LocalNetwork', () => {
     const portDir = join(root, 'port')
     try {
       await expectVeilError(
-        new LocalNetwork({ platformSecretFile: PLATFORM, dir: portDir, port }).start(),
+        tracked({ platformSecretFile: PLATFORM, dir: portDir, port }).start(),
         'PORT_IN_USE',
         /--port/,
       )
     } finally {
       blocker.close()
     }
-    const ok = new LocalNetwork({ platformSecretFile: PLATFORM, dir: portDir, port: 0, workers: 0 })
+    const ok = tracked({ platformSecretFile: PLATFORM, dir: portDir, port: 0, workers: 0 })
     await ok.start() // the failed start released its lock
     await ok.dispose()
   })
 
   it('refuses to take over a directory that is not a devnet', async () => {
     const foreign = join(root, 'foreign')
-    const net = new LocalNetwork({ platformSecretFile: PLATFORM, dir: join(foreign), port: 0, workers: 0 })
+    const net = tracked({ platformSecretFile: PLATFORM, dir: join(foreign), port: 0, workers: 0 })
     rmSync(foreign, { recursive: true, force: true })
     const { mkdirSync } = await import('node:fs')
     mkdirSync(foreign)
     writeFileSync(join(foreign, 'thesis.tex'), 'precious')
     await expectVeilError(net.start(), 'DIR_NOT_DEVNET', /--dir/)
     await expectVeilError(
-      new LocalNetwork({
+      tracked({
         platformSecretFile: PLATFORM,
         dir: foreign,
         port: 0,
