@@ -1,3 +1,4 @@
+export { DirLock } from '@veil/protocol/dir-lock'
 export { bootstrapDevnetRoles, retireWorkers } from './dev-roles.js'
 export { readNetworkFile, writeFileAtomic } from './files.js'
 export {
@@ -9,7 +10,6 @@ export {
   type LocalNetworkOptions,
   type ProgressEvent,
 } from './local-network.js'
-export { DirLock } from './lock.js'
 export { stopOrphan } from './orphans.js'
 export {
   defaultVeilCommand,

@@ -25,6 +25,7 @@ import {
   VEIL_VERSION,
   VeilError,
 } from '@veil/protocol'
+import { DirLock, type DirLockOwner } from '@veil/protocol/dir-lock'
 import {
   createPublicClient,
   createWalletClient,
@@ -39,7 +40,6 @@ import {
 import { bootstrapDevnetPools, deployDevnetMining } from './dev-mining.js'
 import { bootstrapDevnetRoles, retireWorkers } from './dev-roles.js'
 import { readNetworkFile, writeFileAtomic } from './files.js'
-import { DirLock } from './lock.js'
 import { rememberPid, stopOrphan } from './orphans.js'
 import { defaultVeilCommand, spawnWorker, type VeilCommand, type WorkerProcess } from './worker-process.js'
 
@@ -99,6 +99,15 @@ export interface LocalNetworkOptions {
 }
 
 const MARKER = '.veil-devnet'
+
+/** How a second `veil dev` on the same data dir is refused. */
+function devnetLockOwner(dir: string): DirLockOwner {
+  return {
+    what: `data dir ${dir}`,
+    heldHereHint: 'dispose the other LocalNetwork first, or use another data dir with --dir',
+    heldByHint: (pid) => `stop the other \`veil dev\` (kill ${pid}), or use another data dir with --dir`,
+  }
+}
 
 /** Worker i's operator is dev account 2 + (i mod 7): distinct funded accounts, so parallel top-ups never race. */
 function workerOperatorIndex(index: number): number {
@@ -173,7 +182,7 @@ export class LocalNetwork {
 
   private async startSteps(): Promise<DevnetNetworkFile> {
     this.prepareDir()
-    this.lock = DirLock.acquire(join(this.dir, 'devnet.lock'), `data dir ${this.dir}`)
+    this.lock = DirLock.acquire(join(this.dir, 'devnet.lock'), devnetLockOwner(this.dir))
 
     const statePath = join(this.dir, 'anvil-state.json')
     const pidFile = join(this.dir, 'anvil.pid')
@@ -501,7 +510,7 @@ export class LocalNetwork {
         })
       }
       if (this.options.reset && entries.length > 0) {
-        DirLock.acquire(join(this.dir, 'devnet.lock'), `data dir ${this.dir}`).release()
+        DirLock.acquire(join(this.dir, 'devnet.lock'), devnetLockOwner(this.dir)).release()
         rmSync(this.dir, { recursive: true, force: true })
         this.progress({ step: 'reset', phase: 'done', detail: this.dir })
       }

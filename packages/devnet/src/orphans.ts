@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { Logger } from '@veil/protocol'
-import { isAlive } from './lock.js'
+import { isAlive } from '@veil/protocol/dir-lock'
 
 /**
  * Remembers a child process's pid in a file, so that if this process is killed hard (SIGKILL) the next

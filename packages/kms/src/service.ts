@@ -18,6 +18,7 @@ import {
   systemClock,
   VEIL_VERSION,
 } from '@veil/protocol'
+import { DirLock } from '@veil/protocol/dir-lock'
 import {
   createPublicClient,
   createWalletClient,
@@ -33,7 +34,6 @@ import { createKmsApp, type KmsHealth, type KmsInfo, type KmsPhase, type KmsStat
 import { type CollateralSource, WorkerApprover } from './approver.js'
 import type { QuotePolicy } from './attestation.js'
 import { KmsApiError, KmsError } from './errors.js'
-import { DataDirLock } from './lock.js'
 import { Provisioner, type ProvisionResponse } from './provision.js'
 import { ContractKeyPublisher } from './publisher.js'
 import { type RegistryReader, registryReader } from './registry-reader.js'
@@ -131,7 +131,7 @@ export class KmsService implements Startable {
   private constructor(
     private readonly options: KmsServiceOptions,
     private readonly secrets: KmsSecrets,
-    private readonly lock: DataDirLock,
+    private readonly lock: DirLock,
   ) {
     this.address = secrets.address
     this.measurement = options.measurement.toLowerCase() as Hex
@@ -147,7 +147,13 @@ export class KmsService implements Startable {
   static async open(options: KmsServiceOptions): Promise<KmsService> {
     checkOptions(options)
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
-    const lock = DataDirLock.acquire(join(options.dataDir, LOCK_FILE))
+    const lock = DirLock.acquire(join(options.dataDir, LOCK_FILE), {
+      what: 'the KMS data dir',
+      code: 'DATA_DIR_IN_USE',
+      heldHereHint: 'stop the other KmsService first, or give this one another data dir',
+      heldByHint: (pid) =>
+        `stop the other KMS (kill ${pid}) before starting this one; one master secret is served by one process`,
+    })
     try {
       const random = options.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
       const secrets = await openKmsSecrets({
