@@ -4,71 +4,30 @@
  * call) and `priceFeedBytecode`. The artifact is committed, and carries the hash of its inputs: when
  * sources, compiler, settings and this script are unchanged, the build does nothing.
  */
-import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { compileSolidity, solidityInputs } from '@veil/ledger/solc'
 
-const require = createRequire(import.meta.url)
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const sourceName = 'contracts/PriceFeed.sol'
 const contractName = 'PriceFeed'
 const outFile = join(root, 'src', 'artifacts', 'PriceFeed.ts')
 
-const settings = {
-  optimizer: { enabled: true, runs: 200 },
-  evmVersion: 'cancun',
-  outputSelection: { [sourceName]: { [contractName]: ['abi', 'evm.bytecode.object'] } },
-}
-
-type SolcOutput = {
-  errors?: { severity: 'error' | 'warning' | 'info'; formattedMessage: string }[]
-  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>
-}
-
 function main(): void {
   const sources = { [sourceName]: { content: readFileSync(join(root, sourceName), 'utf8') } }
-  const solcVersion: string = require('solc/package.json').version
-  const ozVersion: string = require('@openzeppelin/contracts/package.json').version
-  const inputsHash = createHash('sha256')
-    .update(
-      JSON.stringify({
-        solcVersion,
-        ozVersion,
-        settings,
-        sources,
-        script: readFileSync(fileURLToPath(import.meta.url), 'utf8'),
-      }),
-    )
-    .digest('hex')
+  const { solcVersion, ozVersion, inputsHash } = solidityInputs(sources, [
+    readFileSync(fileURLToPath(import.meta.url), 'utf8'),
+  ])
   const hashLine = `// inputs sha256: ${inputsHash}`
   if (existsSync(outFile) && readFileSync(outFile, 'utf8').includes(hashLine)) return
 
   const started = performance.now()
   process.stderr.write(`price-oracle: compiling ${sourceName} with solc ${solcVersion}…\n`)
-  const solc = require('solc') as {
-    compile(input: string, callbacks: { import(path: string): unknown }): string
-  }
-  const findImports = (path: string): { contents: string } | { error: string } => {
-    try {
-      return { contents: readFileSync(require.resolve(path), 'utf8') }
-    } catch {
-      return { error: `cannot resolve import "${path}" (is the npm package installed?)` }
-    }
-  }
-  const output = JSON.parse(
-    solc.compile(JSON.stringify({ language: 'Solidity', sources, settings }), { import: findImports }),
-  ) as SolcOutput
-
-  for (const e of output.errors ?? []) {
-    if (e.severity !== 'info') process.stderr.write(`${e.formattedMessage}\n`)
-  }
-  const errorCount = (output.errors ?? []).filter((e) => e.severity === 'error').length
-  const artifact = output.contracts?.[sourceName]?.[contractName]
-  if (errorCount > 0 || !artifact) {
+  const artifact = compileSolidity('price-oracle', sources)[sourceName]?.[contractName]
+  if (!artifact) {
     process.stderr.write(
-      `price-oracle: solc reported ${errorCount} error(s); ${relative(root, outFile)} left unchanged\n`,
+      `price-oracle: solc produced no ${contractName}; ${relative(root, outFile)} left unchanged\n`,
     )
     process.exit(1)
   }

@@ -3,28 +3,15 @@
  * `export const Registry = { contractName, abi, bytecode } as const`, so viem types every call.
  * Skips the work when sources, compiler and settings are unchanged (hash stored beside the output).
  */
-import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { compileSolidity, solidityInputs } from './solc.js'
 
-const require = createRequire(import.meta.url)
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const sourceDir = join(root, 'contracts')
 const outDir = join(root, 'src', 'artifacts')
 const hashFile = join(outDir, '.inputs.sha256')
-
-const settings = {
-  optimizer: { enabled: true, runs: 200 },
-  evmVersion: 'cancun',
-  outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
-}
-
-type SolcOutput = {
-  errors?: { severity: 'error' | 'warning' | 'info'; formattedMessage: string }[]
-  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>
-}
 
 function listSources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -39,51 +26,19 @@ function main(): void {
   const sources: Record<string, { content: string }> = {}
   for (const file of files) sources[relative(root, file)] = { content: readFileSync(file, 'utf8') }
 
-  const solcVersion: string = require('solc/package.json').version
-  const ozVersion: string = require('@openzeppelin/contracts/package.json').version
-  const inputsHash = createHash('sha256')
-    .update(
-      JSON.stringify({
-        solcVersion,
-        ozVersion,
-        settings,
-        sources,
-        script: readFileSync(fileURLToPath(import.meta.url), 'utf8'),
-      }),
-    )
-    .digest('hex')
+  const { solcVersion, inputsHash } = solidityInputs(sources, [
+    readFileSync(fileURLToPath(import.meta.url), 'utf8'),
+  ])
   if (existsSync(hashFile) && readFileSync(hashFile, 'utf8') === inputsHash) return
 
   const started = performance.now()
   process.stderr.write(`ledger: compiling ${files.length} Solidity files with solc ${solcVersion}…\n`)
-  const solc = require('solc') as {
-    compile(input: string, callbacks: { import(path: string): unknown }): string
-  }
-  const findImports = (path: string): { contents: string } | { error: string } => {
-    try {
-      return { contents: readFileSync(require.resolve(path), 'utf8') }
-    } catch {
-      return { error: `cannot resolve import "${path}" (is the npm package installed?)` }
-    }
-  }
-  const output = JSON.parse(
-    solc.compile(JSON.stringify({ language: 'Solidity', sources, settings }), { import: findImports }),
-  ) as SolcOutput
-
-  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
-  for (const e of output.errors ?? []) {
-    if (e.severity !== 'info') process.stderr.write(`${e.formattedMessage}\n`)
-  }
-  if (errors.length > 0) {
-    process.stderr.write(`ledger: solc reported ${errors.length} error(s); no artifacts written\n`)
-    process.exit(1)
-  }
+  const compiled = compileSolidity('ledger', sources)
 
   rmSync(outDir, { recursive: true, force: true })
   mkdirSync(outDir, { recursive: true })
   const names: string[] = []
-  for (const [sourceName, contracts] of Object.entries(output.contracts ?? {})) {
-    if (!sources[sourceName]) continue // only our own contracts, not imported libraries
+  for (const [sourceName, contracts] of Object.entries(compiled)) {
     for (const [name, artifact] of Object.entries(contracts)) {
       const bytecode = artifact.evm.bytecode.object
       const body = [
