@@ -107,7 +107,11 @@ describe('the price oracle on a live cluster', () => {
     expect(latest?.answer).toBe(311_037_500_000n)
     expect(latest?.roundId).toBe(1n)
 
-    // Every worker applied the outcome: a `$job` receipt that succeeded, and equal state.
+    // Every worker applied the outcome: a `$job` receipt that succeeded, and equal state. The runner
+    // submits the outcome after run() returns, so after the feed's update: wait for it to land.
+    const applied = () =>
+      cluster.workers.every((w) => w.receipts.some((r) => r.method.startsWith('$job:update')))
+    for (let i = 0; i < 300 && !applied(); i++) await new Promise((resolve) => setTimeout(resolve, 100))
     await cluster.settle()
     for (const worker of cluster.workers) {
       const applied = worker.receipts.filter((r) => r.method.startsWith('$job:update'))
