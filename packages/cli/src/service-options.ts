@@ -20,6 +20,22 @@ export const serviceLogOptions: Record<'log-level' | 'log-json' | 'exit-with-par
   },
 }
 
+/** `--host` and `--port` of a service's HTTP API (`worker start`, `kms start`). */
+export const serviceListenOptions: Record<'host' | 'port', OptionSpec> = {
+  host: {
+    type: 'string',
+    valueName: '<ip>',
+    description: 'interface for the HTTP API',
+    default: '127.0.0.1',
+  },
+  port: {
+    type: 'string',
+    valueName: '<port>',
+    description: 'HTTP port (0 picks a free one)',
+    default: '0',
+  },
+}
+
 /** The validated `--log-level`. */
 export function logLevelOption(ctx: CommandContext): LogLevelName {
   const level = stringOption(ctx, 'log-level') ?? 'info'

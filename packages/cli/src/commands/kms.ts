@@ -3,7 +3,13 @@ import { UsageError, VEIL_VERSION } from '@veil/protocol'
 import { flag, intOption, pathOption, stringOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { toJson } from '../output.js'
-import { logLevelOption, serviceLogOptions, startUnlessStopped, stopRequested } from '../service-options.js'
+import {
+  logLevelOption,
+  serviceListenOptions,
+  serviceLogOptions,
+  startUnlessStopped,
+  stopRequested,
+} from '../service-options.js'
 
 const TEES = ['simulated', 'tdx'] as const
 
@@ -30,18 +36,7 @@ export const kmsStartCommand: Command = {
       description: 'data dir for the sealed master secret and identity',
       default: '.veil-kms',
     },
-    host: {
-      type: 'string',
-      valueName: '<ip>',
-      description: 'interface for the HTTP API',
-      default: '127.0.0.1',
-    },
-    port: {
-      type: 'string',
-      valueName: '<port>',
-      description: 'HTTP port (0 picks a free one)',
-      default: '0',
-    },
+    ...serviceListenOptions,
     tee: {
       type: 'string',
       valueName: '<kind>',

@@ -2,7 +2,13 @@ import { UsageError } from '@veil/protocol'
 import { flag, intOption, listOption, pathOption, stringOption } from '../args.js'
 import { type Command, ExitCode } from '../command.js'
 import { toJson } from '../output.js'
-import { logLevelOption, serviceLogOptions, startUnlessStopped, stopRequested } from '../service-options.js'
+import {
+  logLevelOption,
+  serviceListenOptions,
+  serviceLogOptions,
+  startUnlessStopped,
+  stopRequested,
+} from '../service-options.js'
 
 export const workerStartCommand: Command = {
   name: ['worker', 'start'],
@@ -27,18 +33,7 @@ export const workerStartCommand: Command = {
       description: 'data dir for the identity and state',
       default: '.veil-worker',
     },
-    host: {
-      type: 'string',
-      valueName: '<ip>',
-      description: 'interface for the HTTP API',
-      default: '127.0.0.1',
-    },
-    port: {
-      type: 'string',
-      valueName: '<port>',
-      description: 'HTTP port (0 picks a free one)',
-      default: '0',
-    },
+    ...serviceListenOptions,
     'public-url': {
       type: 'string',
       valueName: '<url>',
