@@ -24,6 +24,7 @@ export async function deployDevnetMining(options: {
   publicClient: PublicClient
   walletClient: LedgerWalletClient
   registry: Hex
+  contracts: Hex
 }): Promise<NetworkMining> {
   try {
     const deployment = await deployMining({ ...options, params: DEVNET_MINING_PARAMS })

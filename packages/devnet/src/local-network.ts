@@ -258,7 +258,13 @@ export class LocalNetwork {
       const registry = network.contracts.registry
       const mining = await this.step(
         'mining',
-        () => deployDevnetMining({ publicClient, walletClient, registry }),
+        () =>
+          deployDevnetMining({
+            publicClient,
+            walletClient,
+            registry,
+            contracts: network.contracts.contracts,
+          }),
         () => `${DEVNET_MINING_PARAMS.epochSeconds} s epochs`,
       )
       network = { ...network, mining }

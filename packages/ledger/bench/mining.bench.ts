@@ -203,6 +203,7 @@ async function measure(t: TestLedger, report: (row: BenchRow) => void): Promise<
     publicClient: t.publicClient,
     walletClient: t.as(0).walletClient,
     registry,
+    contracts: getAddress(t.addresses.contracts),
     params: PARAMS,
     treasury,
   })

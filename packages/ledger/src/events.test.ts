@@ -47,10 +47,18 @@ describe('decodeLedgerLogs', () => {
     expect(events[0]?.logIndex).toBe(2)
   })
 
-  it('covers the events of all three contracts', () => {
+  it('covers the events of the three ledger contracts and Billing', () => {
     const names = ledgerAbi.flatMap((item) => (item.type === 'event' ? [item.name] : []))
     expect(names).toEqual(
-      expect.arrayContaining(['WorkerRegistered', 'CodeUploaded', 'Command', 'ContractKeysSet']),
+      expect.arrayContaining([
+        'WorkerRegistered',
+        'CodeUploaded',
+        'Command',
+        'ContractKeysSet',
+        'ContractFunded',
+        'FuelPriceChanged',
+        'UsageClaimed',
+      ]),
     )
   })
 })

@@ -1,8 +1,11 @@
 import { type Log, parseEventLogs } from 'viem'
-import { Commands, Contracts, Registry } from './artifacts/index.js'
+import { Billing, Commands, Contracts, Registry } from './artifacts/index.js'
 
-/** Every ledger ABI item in one list, for decoding logs from any of the three contracts. */
-export const ledgerAbi = [...Registry.abi, ...Contracts.abi, ...Commands.abi] as const
+/**
+ * Every ledger ABI item in one list, for decoding logs from any of the three ledger contracts and from
+ * Billing, whose balance and price events workers replay in ledger order like commands.
+ */
+export const ledgerAbi = [...Registry.abi, ...Contracts.abi, ...Commands.abi, ...Billing.abi] as const
 
 /**
  * Decodes raw logs from the ledger contracts into typed events (`eventName` + `args`), in the order

@@ -16,6 +16,7 @@ export {
   workerStatusName,
 } from './ledger.js'
 export {
+  Billing,
   BPS,
   DEFAULT_MINING_PARAMS,
   DEVNET_MINING_PARAMS,

@@ -121,6 +121,7 @@ beforeAll(async () => {
     publicClient: t.publicClient,
     walletClient: t.as(0).walletClient,
     registry: t.addresses.registry,
+    contracts: t.addresses.contracts,
     params: PARAMS,
     treasury,
   })
@@ -259,6 +260,7 @@ describe('deployMining', () => {
       publicClient: t.publicClient,
       walletClient: t.as(0).walletClient,
       registry: t.addresses.registry,
+      contracts: t.addresses.contracts,
       params: DEVNET_MINING_PARAMS,
     })
     const m = getMining({ publicClient: t.publicClient, addresses: devnet.addresses })
@@ -271,6 +273,7 @@ describe('deployMining', () => {
         publicClient: t.publicClient,
         walletClient: t.as(0).walletClient,
         registry: t.addresses.registry,
+        contracts: t.addresses.contracts,
         params: { ...DEVNET_MINING_PARAMS, emissionPerEpoch: DEVNET_MINING_PARAMS.maxEmission + 1n },
       }),
     ).rejects.toMatchObject({ code: 'MINING_PARAMS_INVALID' })
@@ -317,6 +320,7 @@ describe('VeilToken', () => {
       publicClient: t.publicClient,
       walletClient: t.as(0).walletClient,
       registry: t.addresses.registry,
+      contracts: t.addresses.contracts,
       params: { ...PARAMS, supplyCap: 1_000n * VEIL, genesisSupply: 1_000n * VEIL - 10n },
       genesisHolder: operatorAddress,
     })

@@ -1,6 +1,6 @@
 /**
- * Secure worker mining (DESIGN §10): the VEIL token, staking pools and per-epoch rewards. Deploys the
- * three contracts wired together, gives typed viem handles on them, and models the reward split in plain
+ * Secure worker mining and billing (DESIGN §10): the VEIL token, staking pools, per-epoch rewards and
+ * contract billing. Deploys the four contracts wired together, gives typed viem handles on them, and models the reward split in plain
  * TypeScript so that tests can check the chain against it.
  */
 import type { Address } from '@veil/protocol'
@@ -12,12 +12,12 @@ import {
   parseEventLogs,
   type TransactionReceipt,
 } from 'viem'
-import { Rewards, StakingPools, VeilToken } from './artifacts/index.js'
+import { Billing, Rewards, StakingPools, VeilToken } from './artifacts/index.js'
 import { deployArtifact } from './deploy.js'
 import { explainLedgerError, LedgerError } from './errors.js'
 import type { LedgerWalletClient } from './ledger.js'
 
-export { Rewards, StakingPools, VeilToken } from './artifacts/index.js'
+export { Billing, Rewards, StakingPools, VeilToken } from './artifacts/index.js'
 
 /** One whole VEIL (18 decimals). */
 export const VEIL = 10n ** 18n
@@ -54,6 +54,11 @@ export interface MiningParams {
   /** minStake(score) = minStakeBase + score × minStakePerScore. */
   minStakeBase: bigint
   minStakePerScore: bigint
+  /** Token units charged per unit of fuel, for commands and queries (Billing). */
+  fuelPrice: bigint
+  /** Bounds the owner can move the fuel price within, fixed for good at deployment. */
+  minFuelPrice: bigint
+  maxFuelPrice: bigint
 }
 
 /** Parameters for a public network: hour-long epochs, a week of unbonding. */
@@ -73,6 +78,10 @@ export const DEFAULT_MINING_PARAMS: Readonly<MiningParams> = Object.freeze({
   // A reference machine scores about 1,000, so it needs 10,000 + 10,000 VEIL.
   minStakeBase: 10_000n * VEIL,
   minStakePerScore: 10n * VEIL,
+  // 1 gwei of VEIL per fuel: a command's whole 10M-fuel budget costs 0.01 VEIL.
+  fuelPrice: 10n ** 9n,
+  minFuelPrice: 0n,
+  maxFuelPrice: 10n ** 15n,
 })
 
 /** Parameters for `veil dev`: 10 s epochs, 30 s unbonding, offline after 3 missed epochs. */
@@ -95,6 +104,8 @@ export interface MiningAddresses {
   token: Address
   pools: Address
   rewards: Address
+  /** Absent in networks deployed before billing existed. */
+  billing?: Address
 }
 
 export interface DeployMiningParameters {
@@ -102,10 +113,13 @@ export interface DeployMiningParameters {
   walletClient: LedgerWalletClient
   /** The Registry the workers are registered in. */
   registry: Address
+  /** The ledger's Contracts registry (Billing checks contract ids and clusters against it). */
+  contracts: Address
   /** Overrides of `DEFAULT_MINING_PARAMS` (pass `DEVNET_MINING_PARAMS` for a devnet). */
   params?: Partial<MiningParams>
   /**
-   * Owner of StakingPools and Rewards (minimum stake, emission, treasury); defaults to the deployer.
+   * Owner of StakingPools, Rewards and Billing (minimum stake, emission, treasury, fuel price); defaults
+   * to the deployer.
    * Another owner gets a two-step transfer it must accept with `acceptOwnership()`.
    */
   owner?: Address
@@ -116,7 +130,7 @@ export interface DeployMiningParameters {
 }
 
 export interface MiningDeployment {
-  addresses: MiningAddresses
+  addresses: Required<MiningAddresses>
   /** Block of the first mining contract: indexers read events from here. */
   deployBlock: number
   params: MiningParams
@@ -125,8 +139,9 @@ export interface MiningDeployment {
 }
 
 /**
- * Deploys VeilToken, StakingPools and Rewards, points the pools at the rewards contract and makes the
- * rewards contract the token's only minter (which renounces the token's ownership).
+ * Deploys VeilToken, StakingPools, Rewards and Billing, points the pools at the rewards and billing
+ * contracts and makes the rewards contract the token's only minter (which renounces the token's
+ * ownership).
  *
  * @example
  * const mining = await deployMining({ publicClient, walletClient, registry, params: DEVNET_MINING_PARAMS })
@@ -175,19 +190,46 @@ export async function deployMining(parameters: DeployMiningParameters): Promise<
       treasury: parameters.treasury ?? owner,
     },
   ])
-  const addresses = { token: token.address, pools: pools.address, rewards: rewards.address }
+  const billing = await deployArtifact(parameters, 'a mining contract', Billing.abi, Billing.bytecode, [
+    deployer,
+    parameters.registry,
+    parameters.contracts,
+    token.address,
+    pools.address,
+    params.fuelPrice,
+    params.minFuelPrice,
+    params.maxFuelPrice,
+  ])
+  const addresses = {
+    token: token.address,
+    pools: pools.address,
+    rewards: rewards.address,
+    billing: billing.address,
+  }
   const mining = getMining({ publicClient: parameters.publicClient, walletClient, addresses })
   await confirm(parameters, mining.pools.write.setRewards([rewards.address]), 'StakingPools.setRewards')
+  await confirm(parameters, mining.pools.write.setBilling([billing.address]), 'StakingPools.setBilling')
   await confirm(parameters, mining.token.write.setMinter([rewards.address]), 'VeilToken.setMinter')
   if (owner.toLowerCase() !== deployer.toLowerCase()) {
     await confirm(parameters, mining.pools.write.transferOwnership([owner]), 'StakingPools.transferOwnership')
     await confirm(parameters, mining.rewards.write.transferOwnership([owner]), 'Rewards.transferOwnership')
+    const billingContract = getContract({
+      address: billing.address,
+      abi: Billing.abi,
+      client: { public: parameters.publicClient, wallet: walletClient },
+    })
+    await confirm(parameters, billingContract.write.transferOwnership([owner]), 'Billing.transferOwnership')
   }
   return {
     addresses,
     deployBlock: Number(token.blockNumber),
     params,
-    gasUsed: { token: token.gasUsed, pools: pools.gasUsed, rewards: rewards.gasUsed },
+    gasUsed: {
+      token: token.gasUsed,
+      pools: pools.gasUsed,
+      rewards: rewards.gasUsed,
+      billing: billing.gasUsed,
+    },
   }
 }
 
@@ -221,6 +263,9 @@ function checkParams(p: MiningParams): void {
   }
   if (p.maxStakeFactor < WAD || p.maxStakeFactor > 100n * WAD) fail('maxStakeFactor must be 1..100 WAD')
   if (p.genesisSupply > p.supplyCap) fail('genesisSupply exceeds supplyCap')
+  if (!(p.minFuelPrice <= p.fuelPrice && p.fuelPrice <= p.maxFuelPrice)) {
+    fail('fuelPrice must lie within [minFuelPrice, maxFuelPrice]')
+  }
 }
 
 async function confirm(
@@ -253,6 +298,9 @@ function writable(publicClient: PublicClient, walletClient: LedgerWalletClient, 
     token: getContract({ address: addresses.token, abi: VeilToken.abi, client }),
     pools: getContract({ address: addresses.pools, abi: StakingPools.abi, client }),
     rewards: getContract({ address: addresses.rewards, abi: Rewards.abi, client }),
+    billing: addresses.billing
+      ? getContract({ address: addresses.billing, abi: billingAbi, client })
+      : undefined,
   }
 }
 
@@ -263,6 +311,9 @@ function readonly(publicClient: PublicClient, addresses: MiningAddresses) {
     token: getContract({ address: addresses.token, abi: VeilToken.abi, client }),
     pools: getContract({ address: addresses.pools, abi: StakingPools.abi, client }),
     rewards: getContract({ address: addresses.rewards, abi: Rewards.abi, client }),
+    billing: addresses.billing
+      ? getContract({ address: addresses.billing, abi: billingAbi, client })
+      : undefined,
   }
 }
 
@@ -295,8 +346,16 @@ export function getMining(params: {
     : readonly(params.publicClient, params.addresses)
 }
 
-/** Every mining ABI item in one list, for decoding logs from any of the three contracts. */
-export const miningAbi = [...VeilToken.abi, ...StakingPools.abi, ...Rewards.abi] as const
+/** Billing's ABI with the token's errors, so a refused transfer inside `fund` is named. */
+const billingAbi = [
+  ...Billing.abi,
+  ...VeilToken.abi.filter(
+    (item): item is Extract<(typeof VeilToken.abi)[number], { type: 'error' }> => item.type === 'error',
+  ),
+] as const
+
+/** Every mining ABI item in one list, for decoding logs from any of the four contracts. */
+export const miningAbi = [...VeilToken.abi, ...StakingPools.abi, ...Rewards.abi, ...Billing.abi] as const
 
 /** Decodes raw logs from the mining contracts into typed events; other logs are skipped. */
 export function decodeMiningLogs(logs: Log[]) {
@@ -329,6 +388,16 @@ const MINING_HINTS: Record<string, string> = {
   NothingToClaim: 'this account has no rewards in that pool yet',
   NotMinter: 'only the Rewards contract mints VEIL',
   ERC20ExceededCap: 'the VEIL supply cap is reached',
+  UnknownContract: 'no Veil contract has that id (veil contracts lists them)',
+  ZeroAmount: 'the amount must be more than zero',
+  ERC20InsufficientAllowance:
+    'approve the Billing contract to take the amount first (veil contract fund does this)',
+  ERC20InsufficientBalance: 'the account does not hold that many VEIL (veil token balance)',
+  FuelPriceOutOfBounds: 'the fuel price must stay within [minFuelPrice, maxFuelPrice], fixed at deployment',
+  BadReceiptSignature: 'a usage receipt must be signed by the worker it names',
+  NotClusterMember: "only an active member of the contract's cluster can claim its usage",
+  ReceiptAlreadyClaimed:
+    'a usage receipt is claimed once; sign the next one with a higher seq (Billing.lastReceipt)',
 }
 
 /**
@@ -341,7 +410,9 @@ export function explainMiningError(error: unknown, action = 'mining call'): Ledg
   const explained = explainLedgerError(error, action)
   const errorName = explained.errorName
   const hint = errorName ? MINING_HINTS[errorName] : undefined
-  if (!errorName || !hint || explained.hint) return explained
+  // The mining contracts' own hint wins: a ledger hint for an error of the same name (NotClusterMember,
+  // UnknownContract) is about the ledger's call, not this one.
+  if (!errorName || !hint) return explained
   return new LedgerError(explained.shortMessage, {
     code: explained.code,
     hint,

@@ -141,6 +141,11 @@ export interface CommandReceipt {
   error?: { code: string; message: string; stack?: string }
   events: ContractEvent[]
   fuel: number
+  /**
+   * On a network with billing: what the command's fuel cost the contract's balance, in VEIL base units
+   * (fuel × the fuel price in force). Absent where nothing was charged.
+   */
+  charge?: bigint
   /** The worker's state digest right after this command. */
   stateDigest: Hex
   /**

@@ -56,6 +56,11 @@ export interface NetworkMining {
   token: `0x${string}`
   pools: `0x${string}`
   rewards: `0x${string}`
+  /**
+   * The Billing contract. When set, workers read its events in ledger order and charge commands' fuel
+   * against contract balances (docs/mining.md, "Billing"); every worker of a network must agree on it.
+   */
+  billing?: `0x${string}`
 }
 
 /** Per-network limits of `ctx.http.fetch` (defaults in docs/interop.md). */
@@ -143,6 +148,8 @@ export function parseNetworkFile(value: unknown, source = 'network.json'): Netwo
       if (!isAddress((mining as Record<string, unknown>)[key]))
         fail(`mining.${key}`, 'a 0x-prefixed 20-byte address')
     }
+    const billing = (mining as Record<string, unknown>).billing
+    if (billing !== undefined && !isAddress(billing)) fail('mining.billing', 'a 0x-prefixed 20-byte address')
   }
   if (v.egress !== undefined) {
     const egress = v.egress as Record<string, unknown> | null

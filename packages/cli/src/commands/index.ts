@@ -9,6 +9,8 @@ import { initCommand } from './init.js'
 import { kmsStartCommand } from './kms.js'
 import { logsCommand } from './logs.js'
 import {
+  contractBalanceCommand,
+  contractFundCommand,
   poolAddWorkerCommand,
   poolClaimCommand,
   poolCreateCommand,
@@ -44,6 +46,8 @@ export const commands: Command[] = [
   poolWithdrawCommand,
   poolClaimCommand,
   rewardsCommand,
+  contractFundCommand,
+  contractBalanceCommand,
   workerStartCommand,
   kmsStartCommand,
   attestVerifyCommand,

@@ -1,13 +1,13 @@
 /**
- * `veil token balance`, `veil pool …`, `veil rewards`: the mining contracts from the command line
- * (docs/mining.md). Amounts are typed in VEIL ("100", "0.5") and printed in VEIL for people; `--json`
- * prints base units (wei) as decimal strings.
+ * `veil token balance`, `veil pool …`, `veil rewards`, `veil contract fund|balance`: the mining and
+ * billing contracts from the command line (docs/mining.md). Amounts are typed in VEIL ("100", "0.5") and
+ * printed in VEIL for people; `--json` prints base units (wei) as decimal strings.
  */
 import { UsageError, VeilError } from '@veil/protocol'
 import type { Address, Hex } from 'viem'
 import { flag, pathOption, stringOption } from '../args.js'
 import { type Command, type CommandContext, ExitCode } from '../command.js'
-import { networkOption, PRIVATE_KEY_ENV } from '../network.js'
+import { contractIdArg, networkOption, PRIVATE_KEY_ENV } from '../network.js'
 import { table, toJson } from '../output.js'
 
 const DECIMALS = 18
@@ -52,7 +52,10 @@ function addressArg(text: string | undefined, what: string, usage: string): Addr
 }
 
 /** The mining contracts with the account of VEIL_PRIVATE_KEY (or dev account 1 on a devnet). */
-async function loadMining(ctx: CommandContext, options: { needsAccount?: boolean } = {}) {
+async function loadMining(
+  ctx: CommandContext,
+  options: { needsAccount?: boolean; needsBilling?: boolean } = {},
+) {
   const [{ readNetworkFile }, ledger, viem] = await Promise.all([
     import('@veil/devnet'),
     import('@veil/ledger'),
@@ -63,6 +66,12 @@ async function loadMining(ctx: CommandContext, options: { needsAccount?: boolean
     throw new VeilError('this network has no mining contracts', {
       code: 'NO_MINING',
       hint: 'veil dev deploys them; on another network add "mining": { token, pools, rewards } to network.json',
+    })
+  }
+  if (options.needsBilling && !network.mining.billing) {
+    throw new VeilError('this network has no billing contract', {
+      code: 'NO_BILLING',
+      hint: 'the network was deployed before billing existed: `veil dev` deploys it; on another network add "billing": "<address>" to the "mining" section of network.json',
     })
   }
   const key = ctx.io.env[PRIVATE_KEY_ENV]
@@ -115,6 +124,32 @@ async function loadMining(ctx: CommandContext, options: { needsAccount?: boolean
 function requireWrite<T>(write: T | undefined): T {
   if (!write) throw new UsageError('no account')
   return write
+}
+
+/** `loadMining` plus the Billing contract, which networks deployed before billing do not have. */
+async function loadBilling(ctx: CommandContext, options: { needsAccount?: boolean } = {}) {
+  const m = await loadMining(ctx, { ...options, needsBilling: true })
+  const billingAddress = m.addresses.billing
+  const billing = m.read.billing
+  if (!billingAddress || !billing) throw new Error('loadMining checked the billing address')
+  return { ...m, billing, billingAddress, writeBilling: m.write?.billing }
+}
+
+/** Refuses an id the ledger's Contracts registry does not know (Billing would revert UnknownContract). */
+async function requireContract(m: Awaited<ReturnType<typeof loadBilling>>, contractId: bigint) {
+  const registry = await m.billing.read.contracts()
+  const exists = await m.publicClient.readContract({
+    address: registry,
+    abi: m.ledger.Contracts.abi,
+    functionName: 'exists',
+    args: [contractId],
+  })
+  if (!exists) {
+    throw new VeilError(`contract ${contractId} does not exist`, {
+      code: 'UNKNOWN_CONTRACT',
+      hint: 'check the id: `veil contracts` lists the contracts of this network',
+    })
+  }
 }
 
 export const tokenBalanceCommand: Command = {
@@ -383,6 +418,107 @@ export const rewardsCommand: Command = {
           ),
         )
       }
+    }
+    return ExitCode.ok
+  },
+}
+
+export const contractFundCommand: Command = {
+  name: ['contract', 'fund'],
+  args: '<id> <amount>',
+  summary: 'add VEIL to a contract’s balance, which pays its fuel',
+  description:
+    'Moves <amount> VEIL from your account to the contract’s balance in the Billing contract, approving\n' +
+    'Billing first when its allowance is short. Workers charge the contract’s commands and queries\n' +
+    'against that balance at the fuel price. Anyone may fund any contract; funds cannot be taken back.\n' +
+    'With --json amounts are base units (wei) as decimal strings.',
+  options: { ...networkOption },
+  json: true,
+  examples: ['veil contract fund 3 10', 'veil contract fund 3 0.5 --json'],
+  async run(ctx) {
+    const usage = 'veil contract fund <id> <amount>'
+    const contractId = contractIdArg(ctx.positionals[0], usage)
+    const amount = parseAmount(ctx.positionals[1], 'the amount')
+    if (amount === 0n) throw new UsageError('fund a positive amount')
+    const json = flag(ctx, 'json')
+    const progress = (text: string) => {
+      if (!json) ctx.io.err(text)
+    }
+    const m = await loadBilling(ctx, { needsAccount: true })
+    const write = requireWrite(m.write)
+    const billing = requireWrite(m.writeBilling)
+    const me = m.account?.address as Address
+    const [held, allowance] = await Promise.all([
+      m.read.token.read.balanceOf([me]),
+      m.read.token.read.allowance([me, m.billingAddress]),
+    ])
+    if (held < amount) {
+      throw new VeilError(
+        `funding needs ${formatAmount(amount)} VEIL and your account holds ${formatAmount(held)} VEIL`,
+        {
+          code: 'INSUFFICIENT_VEIL',
+          details: `account ${me}`,
+          hint: 'fund less, or get VEIL into this account first (`veil token balance` shows it)',
+        },
+      )
+    }
+    await requireContract(m, contractId)
+    if (allowance < amount) {
+      progress(`approving ${formatAmount(amount)} VEIL for the Billing contract…`)
+      await m.send('approving the funding', () => write.token.write.approve([m.billingAddress, amount]))
+    }
+    progress(`funding contract ${contractId} with ${formatAmount(amount)} VEIL…`)
+    const txHash = await m.send(`funding contract ${contractId}`, () =>
+      billing.write.fund([contractId, amount]),
+    )
+    progress(`tx ${txHash}`)
+    const balance = await m.billing.read.balanceOf([contractId])
+    ctx.io.out(
+      json
+        ? toJson({ contractId, funded: String(amount), balance: String(balance), txHash })
+        : `contract ${contractId} balance: ${formatAmount(balance)} VEIL`,
+    )
+    return ExitCode.ok
+  },
+}
+
+export const contractBalanceCommand: Command = {
+  name: ['contract', 'balance'],
+  args: '<id>',
+  summary: 'print a contract’s VEIL balance and the fuel price',
+  description:
+    'Reads the Billing contract: the contract’s balance, the fuel price its commands and queries are charged\n' +
+    'at, and the command charges paid out to workers’ pools so far. Needs no account.\n' +
+    'With --json amounts are base units (wei) as decimal strings.',
+  options: { ...networkOption },
+  json: true,
+  examples: ['veil contract balance 3', 'veil contract balance 3 --json'],
+  async run(ctx) {
+    const contractId = contractIdArg(ctx.positionals[0], 'veil contract balance <id>')
+    const m = await loadBilling(ctx)
+    await requireContract(m, contractId)
+    const [balance, fuelPrice, commandsSettled] = await Promise.all([
+      m.billing.read.balanceOf([contractId]),
+      m.billing.read.fuelPrice(),
+      m.billing.read.commandsSettled([contractId]),
+    ])
+    if (flag(ctx, 'json')) {
+      ctx.io.out(
+        toJson({
+          contractId,
+          balance: String(balance),
+          fuelPrice: String(fuelPrice),
+          commandsSettled: String(commandsSettled),
+        }),
+      )
+    } else {
+      ctx.io.out(
+        [
+          `contract ${contractId} balance: ${formatAmount(balance)} VEIL`,
+          `fuel price: ${formatAmount(fuelPrice)} VEIL per fuel (${formatAmount(fuelPrice * 1_000_000n)} VEIL per million fuel)`,
+          `commands settled: ${formatAmount(commandsSettled)} VEIL`,
+        ].join('\n'),
+      )
     }
     return ExitCode.ok
   },

@@ -100,6 +100,8 @@ contract StakingPools is Ownable2Step {
 
     /// @notice The Rewards contract: the epoch clock, the only distributor of rewards and only slasher.
     Rewards public rewards;
+    /// @notice The Billing contract, which pays pools for query and command usage (docs/mining.md).
+    address public billing;
     uint32 public poolCount;
     /// @notice minStake(score) = minStakeBase + score * minStakePerScore, in token units.
     uint128 public minStakeBase;
@@ -111,6 +113,7 @@ contract StakingPools is Ownable2Step {
     mapping(address delegator => WithdrawalQueue) private _queues;
 
     event RewardsSet(address indexed rewards);
+    event BillingSet(address indexed billing);
     event MinStakeChanged(uint256 minStakeBase, uint256 minStakePerScore);
     event PoolCreated(uint32 indexed pool, address indexed operator, uint16 commissionBps);
     event CommissionChanged(uint32 indexed pool, uint16 previousBps, uint16 commissionBps);
@@ -139,6 +142,8 @@ contract StakingPools is Ownable2Step {
     error RewardsAlreadySet(address rewards);
     error RewardsNotSet();
     error NotRewards(address account);
+    error BillingAlreadySet(address billing);
+    error NotDistributor(address account);
     error UnknownPool(uint32 pool);
     error NotPoolOperator(uint32 pool, address account);
     error CommissionTooHigh(uint16 commissionBps, uint16 maxCommissionBps);
@@ -153,6 +158,13 @@ contract StakingPools is Ownable2Step {
     error NoPendingWithdrawal(address delegator);
     error WithdrawalNotReady(uint64 readyAt);
     error NothingToClaim(uint32 pool, address delegator);
+
+    /// @notice Rewards and Billing both pay pools (emission and usage payments).
+    modifier onlyDistributor() {
+        // Neither can be the zero address while unset: no call comes from address(0).
+        if (msg.sender != address(rewards) && msg.sender != billing) revert NotDistributor(msg.sender);
+        _;
+    }
 
     modifier onlyRewards() {
         if (msg.sender != address(rewards)) revert NotRewards(msg.sender);
@@ -206,6 +218,15 @@ contract StakingPools is Ownable2Step {
         if (address(rewards_) == address(0)) revert InvalidAddress();
         rewards = rewards_;
         emit RewardsSet(address(rewards_));
+    }
+
+    /// @notice Names the Billing contract, once: it pays pools for their workers' usage receipts.
+    /// @param billing_ the Billing contract
+    function setBilling(address billing_) external onlyOwner {
+        if (billing != address(0)) revert BillingAlreadySet(billing);
+        if (billing_ == address(0)) revert InvalidAddress();
+        billing = billing_;
+        emit BillingSet(billing_);
     }
 
     /// @notice Sets the minimum-stake parameters; they apply at once to every pool's requirement.
@@ -402,12 +423,12 @@ contract StakingPools is Ownable2Step {
 
     // ---------------------------------------------------------------- rewards
 
-    /// @notice Shares out `amount` tokens, already minted to this contract: the operator gets
+    /// @notice Shares out `amount` tokens, already minted or sent to this contract: the operator gets
     /// floor(amount * commission / 10,000) at once, the delegators the rest through the accumulator
-    /// (the operator gets everything if the pool has no shares). Rewards contract only.
+    /// (the operator gets everything if the pool has no shares). Rewards and Billing contracts only.
     /// @param pool the pool that earned the reward
     /// @param amount the reward
-    function distributeReward(uint32 pool, uint256 amount) external onlyRewards {
+    function distributeReward(uint32 pool, uint256 amount) external onlyDistributor {
         Pool storage p = _pools[pool];
         uint256 commission = (amount * _commission(p)) / BPS;
         uint256 delegators = amount - commission;

@@ -4,7 +4,7 @@ import type { WorkerMetrics } from './metrics.js'
 /** An HTTP-level refusal: a status, a stable code and a message (docs/protocol.md lists them). */
 export class ApiError extends VeilError {
   override name = 'ApiError'
-  readonly status: 400 | 404 | 413 | 503
+  readonly status: 400 | 402 | 404 | 413 | 503
   readonly retryAfterSeconds: number | undefined
 
   constructor(

@@ -8,6 +8,7 @@ import {
   LOGS_QUERY_METHOD,
   type Logger,
 } from '@veil/protocol'
+import { readAccount, readFuelPrice, spendable } from '../follower/billing.js'
 import {
   CODE_TABLE,
   CONTRACTS_TABLE,
@@ -23,6 +24,7 @@ import { ApiError } from './errors.js'
 import { answerLogsQuery, queryLogText } from './logs.js'
 import type { WorkerMetrics } from './metrics.js'
 import { NonceWindow } from './nonces.js'
+import type { UsageMeter } from './usage.js'
 
 export type QueryAead = 'aes-128-gcm' | 'chacha20-poly1305'
 
@@ -77,6 +79,8 @@ export interface QueryServiceOptions {
   maxNonces?: number
   /** `ctx.http.fetch`, `ctx.secrets`, `ctx.evm` for queries. */
   offChain?: OffChainServices
+  /** Meters answered queries for usage receipts, on a network with billing. */
+  usage?: UsageMeter
 }
 
 const AEAD_KEY_BYTES: Record<QueryAead, number> = { 'aes-128-gcm': 16, 'chacha20-poly1305': 32 }
@@ -136,6 +140,17 @@ export class QueryService {
         'UNKNOWN_CONTRACT',
         `contract ${request.contract} is not deployed to this worker's cluster`,
       )
+    const usage = this.options.usage
+    const { price, balance } = deployed.billing
+    if (usage && price > 0n && balance <= usage.pending(request.contract).charge) {
+      // Refused before any work: nobody would pay for it. Counted against what this worker has not
+      // claimed yet, so a worker never answers more than the balance it can still be paid from.
+      throw new ApiError(
+        402,
+        'INSUFFICIENT_BALANCE',
+        `contract ${request.contract} has no balance left to pay for queries; its owner (or anyone) can fund it with \`veil contract fund ${request.contract} <amount>\``,
+      )
+    }
 
     let info = this.infos.get(request.contract)
     if (!info) {
@@ -226,6 +241,7 @@ export class QueryService {
       })
       offChain.close()
       if (logs.length > 0) this.keepLogs(store, record.id, query.method, cursor.number, now, logs)
+      if (usage && price > 0n) usage.record(record.id, outcome.fuel, price)
       if (outcome.ok) {
         answer = { ok: true, result: decodeValue(outcome.resultText), fuel: outcome.fuel }
       } else {
@@ -294,7 +310,11 @@ export class QueryService {
       const recordBytes = store.getPlain(CONTRACTS_TABLE, id)
       if (!recordBytes) return undefined
       const record = decodeContractRecord(recordBytes)
-      deployed = { record, code: store.getPlain(CODE_TABLE, record.codeHash) }
+      deployed = {
+        record,
+        code: store.getPlain(CODE_TABLE, record.codeHash),
+        billing: { price: readFuelPrice(store), balance: spendable(readAccount(store, id)) },
+      }
       // Bundles are up to 512 KiB: keep the contracts of the moment, not every contract ever queried.
       if (this.deployedContracts.size >= MAX_DEPLOYED_CACHED) this.deployedContracts.clear()
       this.deployedContracts.set(id, deployed)
@@ -306,6 +326,8 @@ export class QueryService {
 interface DeployedContract {
   record: ContractRecord
   code: Uint8Array | undefined
+  /** The fuel price and the contract's spendable balance as of the block (billing). */
+  billing: { price: bigint; balance: bigint }
   /** The code as text, decoded on first use. */
   text?: string
 }

@@ -22,6 +22,7 @@ export function receiptsView(txHash: string, receipts: CommandReceipt[]): unknow
       blockHash: r.blockHash,
       sender: r.sender,
       fuel: r.fuel,
+      ...(r.charge === undefined ? {} : { charge: String(r.charge) }),
       stateDigest: r.stateDigest,
       events: tagged(r.events),
       ...(r.sealed

@@ -26,6 +26,8 @@ export interface ViemChainReaderOptions {
   /** WebSocket endpoint for new-head subscriptions; without it the follower polls. */
   wsUrl?: string
   addresses: LedgerAddresses
+  /** The Billing contract, whose events are replayed with the ledger's (network `mining.billing`). */
+  billing?: Hex
   chain?: Chain
 }
 
@@ -46,6 +48,7 @@ export class ViemChainReader implements ChainReader {
         }) as PublicClient<Transport>)
       : undefined
     this.addresses = [options.addresses.registry, options.addresses.contracts, options.addresses.commands]
+    if (options.billing) this.addresses.push(options.billing)
   }
 
   headNumber(): Promise<bigint> {

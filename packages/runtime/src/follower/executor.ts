@@ -18,15 +18,26 @@ import {
 import { hexToBytes } from 'viem'
 import {
   type ContractEngine,
+  DEFAULT_COMMAND_LIMITS,
   HostCallbackError,
   InvalidBundleError,
   type InvocationEnv,
   type InvokeOutcome,
+  OutOfFuelError,
   reportedError,
   SandboxCrashError,
   TimeoutError,
 } from '../sandbox/index.js'
 import { type BlockWriter, ContractKeyring, type ContractSecrets } from '../state/index.js'
+import {
+  fuelBudget,
+  insufficientBalance,
+  readAccount,
+  readFuelPrice,
+  spendable,
+  writeAccount,
+  writeFuelPrice,
+} from './billing.js'
 import {
   CODE_TABLE,
   CONTRACTS_TABLE,
@@ -80,6 +91,11 @@ export interface BlockExecutorOptions {
   logger: Logger
   /** Called with every receipt once its block is committed (events for subscribers, metrics). */
   onReceipt?: (receipt: CommandReceipt) => void
+  /**
+   * The fuel limit of commands on this network (`limits.command.fuel`); it bounds what billing reserves.
+   * Default: the runtime's.
+   */
+  commandFuelLimit?: number
 }
 
 const utf8Decoder = new TextDecoder()
@@ -206,6 +222,25 @@ export class BlockExecutor {
         if (!record) return undefined
         return this.runCommand(block, event, record, writer)
       }
+      // Billing (docs/mining.md): the price and each contract's account follow the ledger's order.
+      case 'FuelPriceChanged':
+        writeFuelPrice(writer, event.args.price)
+        return undefined
+      case 'ContractFunded': {
+        const id = String(event.args.contractId)
+        if (!this.contract(writer, id)) return undefined
+        const account = readAccount(writer, id)
+        writeAccount(writer, id, { ...account, funded: account.funded + event.args.amount })
+        return undefined
+      }
+      case 'UsageClaimed': {
+        // Command charges are in `charged` already; only what queries were paid is new to the state.
+        const id = String(event.args.contractId)
+        if (!this.contract(writer, id) || event.args.queryPaid === 0n) return undefined
+        const account = readAccount(writer, id)
+        writeAccount(writer, id, { ...account, claimed: account.claimed + event.args.queryPaid })
+        return undefined
+      }
       default:
         return undefined
     }
@@ -317,7 +352,7 @@ export class BlockExecutor {
         [job.outcome],
         event.args.sender,
         block,
-        { sealed: receiptKey !== undefined, apply: true },
+        { sealed: receiptKey !== undefined, apply: true, billed: true },
       )
       return seal(receipt)
     }
@@ -329,7 +364,7 @@ export class BlockExecutor {
       call.args,
       event.args.sender,
       block,
-      { sealed: receiptKey !== undefined },
+      { sealed: receiptKey !== undefined, billed: true },
     )
     return seal(receipt)
   }
@@ -371,10 +406,16 @@ export class BlockExecutor {
     args: unknown[],
     caller: Hex,
     block: ExecutorBlock,
-    options: { sealed?: boolean; apply?: boolean } = {},
+    options: { sealed?: boolean; apply?: boolean; billed?: boolean } = {},
   ): Promise<CommandReceipt> {
     const sealed = options.sealed ?? false
     const contractId = base.contractId
+    // Billing: the command may use only the fuel its contract's balance can pay for at the current price.
+    const price = options.billed ? readFuelPrice(writer) : 0n
+    const fuelLimit = this.options.commandFuelLimit ?? DEFAULT_COMMAND_LIMITS.fuel
+    const balance = price > 0n ? spendable(readAccount(writer, contractId)) : 0n
+    const budget = fuelBudget(balance, price, fuelLimit)
+    if (budget === 0) return this.failed(base, writer, insufficientBalance(contractId, balance, price))
     const savepoint = writer.savepoint()
     const events: ContractEvent[] = []
     const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
@@ -391,6 +432,7 @@ export class BlockExecutor {
     try {
       outcome = await engine.invoke({
         env,
+        ...(budget < fuelLimit ? { limits: { fuel: budget } } : {}),
         method: base.kind === 'init' ? 'init' : method,
         argsText: encodeValue(base.kind === 'init' ? args.slice(0, 1) : args, 'args'),
         host: {
@@ -426,6 +468,11 @@ export class BlockExecutor {
       if ((error instanceof TimeoutError || error instanceof SandboxCrashError) && !this.finalAttempt) {
         throw new NondeterministicFailure(error, contractId, base.txHash)
       }
+      if (error instanceof OutOfFuelError && budget < fuelLimit) {
+        // It ran out of what the balance pays for, not of its limit: the contract cannot pay. Nothing
+        // is charged and nothing changes, as if the balance had been checked for the whole run upfront.
+        return this.failed(base, writer, insufficientBalance(contractId, balance, price, budget))
+      }
       this.appendLogs(writer, base, block, sealed, logs) // kept: they tell the owner why it failed
       return {
         ...base,
@@ -433,6 +480,7 @@ export class BlockExecutor {
         error: reportedError(error),
         events: [],
         fuel: outcome.fuel,
+        ...this.charge(writer, contractId, price, outcome.fuel, budget),
         stateDigest: writer.digest(),
       }
     }
@@ -443,8 +491,24 @@ export class BlockExecutor {
       result: decodeValue(outcome.resultText),
       events,
       fuel: outcome.fuel,
+      ...this.charge(writer, contractId, price, outcome.fuel, budget),
       stateDigest: writer.digest(),
     }
+  }
+
+  /** Charges the fuel a command used to its contract's account (the rest of its budget is never taken). */
+  private charge(
+    writer: BlockWriter,
+    contractId: string,
+    price: bigint,
+    fuel: number,
+    budget: number,
+  ): { charge?: bigint } {
+    if (price <= 0n || fuel <= 0) return {}
+    const charge = BigInt(Math.min(fuel, budget)) * price
+    const account = readAccount(writer, contractId)
+    writeAccount(writer, contractId, { ...account, charged: account.charged + charge })
+    return { charge }
   }
 
   /** Keeps an invocation's `ctx.log` lines for the contract's owner (state/logs.ts); not state. */

@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url'
 import { createSimulatedTee, veilCodeMeasurement } from '@veil/attestation'
 import { buildContract } from '@veil/contract/build'
 import { KmsService } from '@veil/kms'
-import { DEVNET_MINING_PARAMS, deployMining, devAccount, explainLedgerError } from '@veil/ledger'
+import {
+  DEVNET_MINING_PARAMS,
+  deployMining,
+  devAccount,
+  explainLedgerError,
+  type MiningParams,
+} from '@veil/ledger'
 import { startTestLedger, type TestLedger } from '@veil/ledger/testing'
 import {
   type CommandReceipt,
@@ -89,8 +95,12 @@ export async function startTestCluster(
     workers?: number
     workerOptions?: Partial<WorkerOptions>
     limits?: NetworkFile['limits']
-    /** Deploy the mining contracts (devnet parameters) and name them in the network: workers mine. */
-    mining?: boolean
+    /**
+     * Deploy the mining contracts (devnet parameters, with `params` over them) and name them in the
+     * network: workers mine. With `billing`, the network also names Billing: commands and queries are
+     * charged, and workers claim usage receipts.
+     */
+    mining?: boolean | { billing?: boolean; params?: Partial<MiningParams> }
   } = {},
 ): Promise<TestCluster> {
   const root = mkdtempSync(join(tmpdir(), 'veil-cluster-'))
@@ -148,13 +158,16 @@ export async function startTestCluster(
     ...(options.limits ? { limits: options.limits } : {}),
   }
   if (options.mining) {
+    const settings = options.mining === true ? {} : options.mining
     const mining = await deployMining({
       publicClient: ledger.publicClient,
       walletClient: ledger.as(0).walletClient,
       registry: ledger.addresses.registry,
-      params: DEVNET_MINING_PARAMS,
+      contracts: ledger.addresses.contracts,
+      params: { ...DEVNET_MINING_PARAMS, ...settings.params },
     })
-    network.mining = mining.addresses
+    const { billing, ...rest } = mining.addresses
+    network.mining = settings.billing ? mining.addresses : rest
   }
 
   const workers: TestWorker[] = []

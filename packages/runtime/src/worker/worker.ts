@@ -10,7 +10,7 @@ import {
   veilCodeMeasurement,
 } from '@veil/attestation'
 import { deriveContractKeys } from '@veil/crypto'
-import { getLedger, reportData } from '@veil/ledger'
+import { getLedger, Rewards, reportData } from '@veil/ledger'
 import {
   bytesToBase64url,
   type Clock,
@@ -54,8 +54,10 @@ import { type QueryCrypto, QueryService } from '../api/query.js'
 import { createQueryRoute } from '../api/query-route.js'
 import { type HttpServer, startHttpServer } from '../api/server.js'
 import { attachEventSockets } from '../api/sockets.js'
+import { UsageMeter } from '../api/usage.js'
 import { receiptsView, tagged } from '../api/views.js'
 import { Egress } from '../egress/index.js'
+import { readAccount } from '../follower/billing.js'
 import { ViemChainReader } from '../follower/chain.js'
 import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
 import { EngineRegistry } from '../follower/engines.js'
@@ -72,6 +74,7 @@ import { JobRunner } from './job-runner.js'
 import { MiningService, miningChain } from './mining.js'
 import { obtainClusterSecret } from './provisioning.js'
 import { ensureRegistered } from './registration.js'
+import { billingChain, UsageClaimer } from './usage-claims.js'
 
 export const RUNTIME_VERSION = VEIL_VERSION
 
@@ -112,9 +115,10 @@ export interface WorkerOptions {
   jobTakeoverMs?: number
   /**
    * Mining (when the network file names the mining contracts): score at start and every
-   * `rescoreEpochs`, one heartbeat per epoch. `false` turns it off.
+   * `rescoreEpochs`, one heartbeat per epoch, and (with billing) a usage claim per contract every
+   * `usageClaimIntervalMs` (default: one epoch). `false` turns it off.
    */
-  mining?: false | { rescoreEpochs?: number }
+  mining?: false | { rescoreEpochs?: number; usageClaimIntervalMs?: number }
   /** Called after every committed block with the state digest (tests, tools). */
   onBlock?: (block: { number: bigint; hash: Hex }, stateDigest: Hex, receipts: CommandReceipt[]) => void
   logger?: Logger
@@ -142,6 +146,9 @@ export class Worker implements Startable {
   private cluster: bigint | undefined
   private jobs: JobRunner | undefined
   private mining: MiningService | undefined
+  /** Query usage not claimed yet (networks with billing). */
+  private readonly usage = new UsageMeter()
+  private usageClaims: UsageClaimer | undefined
   private offChain: OffChainServices | undefined
   private readonly abort = new AbortController()
   private readonly metrics = new WorkerMetrics()
@@ -313,6 +320,7 @@ export class Worker implements Startable {
       rpcUrl: network.rpcUrl,
       ...(network.wsUrl ? { wsUrl: network.wsUrl } : {}),
       addresses: network.contracts,
+      ...(network.mining?.billing ? { billing: network.mining.billing } : {}),
       chain,
     })
     this.follower = new ChainFollower({
@@ -324,6 +332,7 @@ export class Worker implements Startable {
         keys: contractKeys,
         engines: this.engines,
         logger: this.log,
+        ...(limits?.command?.fuel !== undefined ? { commandFuelLimit: limits.command.fuel } : {}),
         opener: new SealedCommandOpener({
           crypto: this.cryptoFor(identity),
           chainId: network.chainId,
@@ -390,10 +399,29 @@ export class Worker implements Startable {
         ...(this.options.mining?.rescoreEpochs ? { rescoreEpochs: this.options.mining.rescoreEpochs } : {}),
       })
     }
+    const billing = network.mining?.billing
+    if (network.mining && billing && this.options.mining !== false) {
+      const rewards = network.mining.rewards
+      const intervalMs =
+        this.options.mining?.usageClaimIntervalMs ??
+        (await publicClient
+          .readContract({ address: rewards, abi: Rewards.abi, functionName: 'epochLength' })
+          .then((seconds) => Number(seconds) * 1000)
+          .catch(() => 60_000))
+      this.usageClaims = new UsageClaimer({
+        chain: billingChain(publicClient, identityWallet, billing, network.chainId),
+        meter: this.usage,
+        self: identity.address,
+        commandCharges: (contractId) => (this.store ? readAccount(this.store, contractId).charged : 0n),
+        intervalMs,
+        logger: this.log,
+      })
+    }
     this.throwIfStopping()
     await this.follower.start()
     await this.jobs.start()
     await this.mining?.start()
+    await this.usageClaims?.start()
     this.phase = 'following'
   }
 
@@ -406,6 +434,7 @@ export class Worker implements Startable {
     this.metrics.chainLag.set(Math.max(0, Number((this.follower?.head ?? header.number) - header.number)))
     for (const receipt of receipts) {
       if (receipt.kind !== 'command') continue
+      if (receipt.charge !== undefined) this.usageClaims?.noteCharged(receipt.contractId)
       this.metrics.commands.inc({ ok: String(receipt.ok) })
       this.metrics.commandFuel.observe(receipt.fuel)
       if (!receipt.ok && receipt.error) this.metrics.errors.inc({ code: receipt.error.code })
@@ -457,6 +486,7 @@ export class Worker implements Startable {
       metrics: this.metrics,
       logger: this.log,
       ...(this.offChain ? { offChain: this.offChain } : {}),
+      ...(this.options.network.mining?.billing ? { usage: this.usage } : {}),
     })
     return this.queries.answer(body)
   }
@@ -516,6 +546,7 @@ export class Worker implements Startable {
     this.crypto = undefined
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['mining', this.mining ? () => this.mining?.stop() ?? Promise.resolve() : undefined],
+      ['usage claims', this.usageClaims ? () => this.usageClaims?.stop() ?? Promise.resolve() : undefined],
       ['jobs', this.jobs ? () => this.jobs?.stop() ?? Promise.resolve() : undefined],
       ['follower', this.follower ? () => this.follower?.stop() ?? Promise.resolve() : undefined],
       ['http', this.http ? () => this.http?.close() ?? Promise.resolve() : undefined],
@@ -532,6 +563,7 @@ export class Worker implements Startable {
     }
     this.jobs = undefined
     this.mining = undefined
+    this.usageClaims = undefined
     this.follower = undefined
     this.http = undefined
     this.chainReader = undefined

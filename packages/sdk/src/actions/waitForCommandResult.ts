@@ -37,6 +37,11 @@ export interface CommandResultMeta {
   seq: bigint
   /** Fuel the command used. */
   fuel: number
+  /**
+   * On a network with billing: what the fuel cost the contract's balance, in VEIL base units (absent
+   * when nothing was charged).
+   */
+  charge?: bigint
   /** Events the command emitted (none when it failed). */
   events: ContractEvent[]
   /** The cluster's state digest right after the command. */
@@ -63,6 +68,7 @@ class ReceiptPendingError extends VeilError {
 interface ReceiptEntry {
   logIndex: number
   fuel: number
+  charge?: bigint
   stateDigest: Hex
   /** Events served in clear next to a sealed body (tagged JSON), if any. */
   events: unknown
@@ -124,6 +130,7 @@ export async function waitForCommandResult(
         logIndex: command.logIndex,
         seq: command.seq,
         fuel: entry.fuel,
+        ...(entry.charge === undefined ? {} : { charge: entry.charge }),
         events: body.events,
         stateDigest: entry.stateDigest,
         worker,
@@ -149,7 +156,14 @@ function findEntry(worker: string, json: unknown, command: SubmittedCommand): Re
     if (typeof r.contract === 'string' && r.contract !== String(command.contractId)) continue
     const stateDigest = typeof r.stateDigest === 'string' ? (r.stateDigest as Hex) : ('0x' as Hex)
     const fuel = typeof r.fuel === 'number' ? r.fuel : 0
-    const base = { logIndex: command.logIndex, fuel, stateDigest, events: r.events }
+    const charge = typeof r.charge === 'string' && /^\d{1,78}$/.test(r.charge) ? BigInt(r.charge) : undefined
+    const base = {
+      logIndex: command.logIndex,
+      fuel,
+      ...(charge === undefined ? {} : { charge }),
+      stateDigest,
+      events: r.events,
+    }
     if (typeof r.sealed === 'string') return { ...base, sealed: r.sealed }
     return { ...base, plain: r }
   }
