@@ -17,6 +17,10 @@ import { type Chain, createWalletClient, type PublicClient, type Transport } fro
 
 /** What each devnet pool is staked with (the genesis holder, dev account 0, pays). */
 export const DEVNET_POOL_STAKE = 1_000n * VEIL
+/** What the devnet funds its example contract's balance with (Billing), from the genesis holder. */
+export const DEVNET_EXAMPLE_FUNDING = 100n * VEIL
+/** VEIL the devnet gives dev account 1 (the CLI's default account), so `veil contract fund` just works. */
+export const DEVNET_CLIENT_VEIL = 1_000n * VEIL
 /** The devnet pools' commission: 10 %. */
 export const DEVNET_POOL_COMMISSION_BPS = 1_000
 
@@ -28,9 +32,40 @@ export async function deployDevnetMining(options: {
 }): Promise<NetworkMining> {
   try {
     const deployment = await deployMining({ ...options, params: DEVNET_MINING_PARAMS })
+    const mining = getMining({
+      publicClient: options.publicClient,
+      walletClient: options.walletClient,
+      addresses: deployment.addresses,
+    })
+    const hash = await mining.token.write.transfer([devAccount(1).address, DEVNET_CLIENT_VEIL])
+    await options.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
     return deployment.addresses
   } catch (error) {
     throw explainMiningError(error, 'deploying the mining contracts')
+  }
+}
+
+/** Funds a contract's Billing balance with `amount` from `funder` (approve, then fund). */
+export async function fundDevnetContract(options: {
+  publicClient: PublicClient
+  funder: LedgerWalletClient
+  addresses: NetworkMining
+  contractId: bigint
+  amount: bigint
+}): Promise<void> {
+  const { publicClient, addresses, amount } = options
+  const mining = getMining({ publicClient, walletClient: options.funder, addresses })
+  const billing = mining.billing
+  if (!billing) return
+  const wait = async (hash: Hex) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+    if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`)
+  }
+  try {
+    await wait(await mining.token.write.approve([billing.address, amount]))
+    await wait(await billing.write.fund([options.contractId, amount]))
+  } catch (error) {
+    throw explainMiningError(error, `funding contract ${options.contractId}`)
   }
 }
 

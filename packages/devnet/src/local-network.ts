@@ -14,6 +14,7 @@ import {
   getLedger,
   type Ledger,
   startAnvil,
+  VEIL,
 } from '@veil/ledger'
 import {
   type Clock,
@@ -37,7 +38,12 @@ import {
   parseEventLogs,
   toHex,
 } from 'viem'
-import { bootstrapDevnetPools, deployDevnetMining } from './dev-mining.js'
+import {
+  bootstrapDevnetPools,
+  DEVNET_EXAMPLE_FUNDING,
+  deployDevnetMining,
+  fundDevnetContract,
+} from './dev-mining.js'
 import { bootstrapDevnetRoles, retireWorkers } from './dev-roles.js'
 import { readNetworkFile, writeFileAtomic } from './files.js'
 import { rememberPid, stopOrphan } from './orphans.js'
@@ -341,6 +347,21 @@ export class LocalNetwork {
       network = {
         ...network,
         devnet: { ...network.devnet, examples: { ...network.devnet.examples, counter: id } },
+      }
+      const mining = network.mining
+      if (mining?.billing) {
+        await this.step(
+          'billing',
+          () =>
+            fundDevnetContract({
+              publicClient,
+              funder: walletClient,
+              addresses: mining,
+              contractId: BigInt(id),
+              amount: DEVNET_EXAMPLE_FUNDING,
+            }),
+          () => `counter funded with ${DEVNET_EXAMPLE_FUNDING / VEIL} VEIL`,
+        )
       }
     }
 

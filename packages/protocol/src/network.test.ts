@@ -17,9 +17,21 @@ const valid = {
   workers: [],
 }
 
+const mining = {
+  token: '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9',
+  pools: '0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9',
+  rewards: '0x5FC8d32690cc91D4c39d9d3abcBD16989F875707',
+}
+
 describe('parseNetworkFile', () => {
   it('accepts a valid file', () => {
     expect(parseNetworkFile(valid)).toEqual(valid)
+  })
+
+  it('accepts mining contracts with or without Billing (networks from before billing)', () => {
+    const billing = '0x0165878A594ca255338adfa4d48449f69242Eb8F'
+    expect(parseNetworkFile({ ...valid, mining }).mining).toEqual(mining)
+    expect(parseNetworkFile({ ...valid, mining: { ...mining, billing } }).mining?.billing).toBe(billing)
   })
 
   it.each([
@@ -32,6 +44,8 @@ describe('parseNetworkFile', () => {
     ['limits.command.fuel', { ...valid, limits: { command: { fuel: -5 } } }],
     ['limits.query.gas', { ...valid, limits: { query: { gas: 5 } } }],
     ['limits.jobs', { ...valid, limits: { jobs: {} } }],
+    ['mining.rewards', { ...valid, mining: { ...mining, rewards: 'x' } }],
+    ['mining.billing', { ...valid, mining: { ...mining, billing: '0x1234' } }],
   ])('names the bad field %s', (field, input) => {
     try {
       parseNetworkFile(input, 'net.json')

@@ -53,6 +53,14 @@ describe('veil dev (as a process)', () => {
       const counter = network.devnet.examples.counter as string
       expect(veil.stdout()).toContain(`npx veil call ${counter} add 5`)
       expect(veil.stdout()).toContain(`npx veil query ${counter} get`)
+      // The example is funded on the devnet's Billing contract, so its commands can pay for fuel.
+      expect(veil.stderr()).toMatch(/✓ billing {2}counter funded with 100 VEIL/)
+      const balance = spawnVeil(
+        ['contract', 'balance', counter, '--json', '--network', join(dir, 'network.json')],
+        { env },
+      )
+      expect(await balance.exited).toBe(0)
+      expect(JSON.parse(balance.stdout())).toMatchObject({ balance: String(100n * 10n ** 18n) })
       for (const worker of network.workers as { url: string; address: string }[]) {
         expect(veil.stdout()).toContain(worker.url)
         // The example is deployed and each worker runs it.
