@@ -78,7 +78,9 @@ describe('billing state', () => {
   it('explains a refusal with the balance, the price and what to do', () => {
     const refusal = insufficientBalance('3', 5n, 10n)
     expect(refusal.code).toBe('INSUFFICIENT_BALANCE')
-    expect(refusal.message).toMatch(/balance is 5 .*costs 10.*veil contract fund 3 <amount>.*Nothing was changed/)
+    expect(refusal.message).toMatch(
+      /balance is 5 .*costs 10.*veil contract fund 3 <amount>.*Nothing was changed/,
+    )
     expect(insufficientBalance('3', 5n, 1n, 5).message).toMatch(/more than the 5 fuel it can pay for/)
   })
 })

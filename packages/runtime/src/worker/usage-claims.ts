@@ -4,9 +4,9 @@
  * it signs a `UsageReceipt` with its identity key and claims it; the payment goes to its staking pool.
  * A failed claim keeps the usage for the next round; nothing here ever stops the worker.
  */
-import { Billing, type LedgerWalletClient } from '@veil/ledger'
+import { Billing, explainMiningError, type LedgerWalletClient } from '@veil/ledger'
 import { errorMessage, type Hex, type Logger, type Startable } from '@veil/protocol'
-import { getContract, type PublicClient, parseEventLogs } from 'viem'
+import { getContract, type PublicClient, parseEventLogs, type TransactionReceipt } from 'viem'
 import type { QueryUsage, UsageMeter } from '../api/usage.js'
 
 /** One receipt, as Billing's `UsageReceipt` struct. */
@@ -171,12 +171,18 @@ export function billingChain(
         primaryType: 'UsageReceipt',
         message: receipt,
       })
-      const hash = await contract.write.claimUsage([receipt, signature], { gas: CLAIM_GAS })
-      const landed = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 })
-      if (landed.status !== 'success') {
-        // Explain the revert from a simulation against the current state.
-        await contract.simulate.claimUsage([receipt, signature], { account: self })
-        throw new Error(`claim ${hash} reverted`)
+      let hash: Hex
+      let landed: TransactionReceipt
+      try {
+        hash = await contract.write.claimUsage([receipt, signature], { gas: CLAIM_GAS })
+        landed = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 })
+        if (landed.status !== 'success') {
+          // Explain the revert from a simulation against the current state.
+          await contract.simulate.claimUsage([receipt, signature], { account: self })
+          throw new Error(`claim ${hash} reverted`)
+        }
+      } catch (error) {
+        throw explainMiningError(error, `claiming usage of contract ${receipt.contractId}`)
       }
       const [claimed] = parseEventLogs({ abi: Billing.abi, logs: landed.logs, eventName: 'UsageClaimed' })
       const paid = (claimed?.args.commandPaid ?? 0n) + (claimed?.args.queryPaid ?? 0n)
