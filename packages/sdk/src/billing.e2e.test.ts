@@ -111,7 +111,10 @@ describe('billing on a live cluster', () => {
     await fund(small, cost + cost / 2n)
     const ok = await client.sendCommand({ contractId: small, method: 'add', args: [1] })
     expect(ok.ok).toBe(true)
-    expect(ok.charge).toBe(cost)
+    // The same call's fuel varies by a few units with the block (its number is in the call's context).
+    expect(ok.charge).toBe(BigInt(ok.fuel) * FUEL_PRICE)
+    const drift = (ok.charge ?? 0n) - cost
+    expect(drift < 0n ? -drift : drift).toBeLessThan(cost / 100n)
     const refused = await client.sendCommand({ contractId: small, method: 'add', args: [1] })
     expect(refused.ok).toBe(false)
     if (!refused.ok) expect(refused.error.code).toBe('INSUFFICIENT_BALANCE')
