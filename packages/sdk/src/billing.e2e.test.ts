@@ -9,6 +9,7 @@ import type { Hex } from '@veil/protocol'
 import { CONTRACTS, startTestCluster, type TestCluster } from '@veil/runtime/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type Counter from '../../runtime/src/testing/contracts/counter.js'
+import type Feeds from '../../runtime/src/testing/contracts/feeds.js'
 import { createClient, type VeilClient } from './index.js'
 
 const FUEL_PRICE = 10n ** 9n
@@ -175,4 +176,37 @@ describe('billing on a live cluster', () => {
       expect(received).toBe(paid)
     }
   }, 120_000)
+
+  it('charges a job outcome like a command and meters the job run like a query', async () => {
+    const id = await cluster.deploy(CONTRACTS.feeds, undefined, 1)
+    await client.waitForContractKey({ contractId: id })
+    await fund(id, VEIL)
+    const feeds = client.contract<typeof Feeds>(id)
+    // The source is refused (loopback, not allowlisted): the run fails, and its outcome is applied.
+    expect(await feeds.command.refresh('http://127.0.0.1:9/price')).toBe('j1')
+    let queries = 0n
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      queries++
+      if ((await feeds.query.price()).applied === 1) break
+      if (Date.now() > deadline) throw new Error('the job outcome was not applied')
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    await cluster.settle()
+    const charges = cluster.workers.map(
+      (w) => w.receipts.filter((r) => r.contractId === String(id) && r.charge !== undefined).length,
+    )
+    expect(charges[0]).toBe(2) // refresh, and the $job outcome's apply
+    expect(charges[1]).toBe(2)
+    // Every query and the one job run are claimed, by whichever worker served them.
+    for (;;) {
+      const logs = await cluster.ledger.publicClient.getLogs({ address: billing.address, fromBlock: 0n })
+      const metered = decodeMiningLogs(logs)
+        .flatMap((e) => (e.eventName === 'UsageClaimed' && e.args.contractId === id ? [e.args.queries] : []))
+        .reduce((sum, n) => sum + n, 0n)
+      if (metered === queries + 1n) break
+      if (Date.now() > deadline + 15_000) throw new Error(`${metered} of ${queries + 1n} runs claimed`)
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }, 90_000)
 })

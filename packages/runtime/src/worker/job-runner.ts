@@ -23,6 +23,8 @@ import {
 } from '@veil/protocol'
 import { hexToBytes } from 'viem'
 import { queryLogText } from '../api/logs.js'
+import type { UsageMeter } from '../api/usage.js'
+import { readFuelPrice } from '../follower/billing.js'
 import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
 import { type EngineCache, readJobIndex } from '../follower/executor.js'
 import { JOB_OUTCOME_METHOD, type JobOutcome, signJobOutcome } from '../follower/job-outcome.js'
@@ -51,6 +53,8 @@ export interface JobRunnerOptions {
   takeoverMs?: number
   /** How often due jobs are looked for between blocks (default 1 s). */
   tickMs?: number
+  /** Meters job runs like queries for usage receipts, on a network with billing. */
+  usage?: UsageMeter
   /** Called with every outcome this worker submitted (tests, metrics). */
   onSubmitted?: (job: { contractId: string; id: string; txHash: Hex; outcome: JobOutcome }) => void
 }
@@ -223,6 +227,8 @@ export class JobRunner implements Startable {
           ...host,
         },
       })
+      const price = this.#options.usage ? readFuelPrice(store) : 0n
+      if (price > 0n) this.#options.usage?.record(contractId, result.fuel, price)
       if (logs.length > 0) {
         // Like a query's lines: kept on the worker that ran it, sealed, for the owner (veil logs).
         const entries = logs.map((line) => ({

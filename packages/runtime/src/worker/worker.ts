@@ -390,6 +390,7 @@ export class Worker implements Startable {
       clock,
       logger: this.log,
       ...(this.options.jobTakeoverMs === undefined ? {} : { takeoverMs: this.options.jobTakeoverMs }),
+      ...(network.mining?.billing ? { usage: this.usage } : {}),
     })
     if (network.mining && this.options.mining !== false) {
       this.mining = new MiningService({
