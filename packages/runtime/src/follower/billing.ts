@@ -58,6 +58,11 @@ export function writeAccount(state: PlainAccess, contractId: string, account: Bi
   requireWritable(state).putPlain(BILLING_TABLE, contractId, encoder.encode(text))
 }
 
+/** The contracts that have a billing account (funded or charged), as of the committed state. */
+export function billedContracts(store: { plainKeys(table: string): string[] } | undefined): string[] {
+  return store ? store.plainKeys(BILLING_TABLE).filter((key) => key !== PRICE_KEY) : []
+}
+
 /** What the contract can still spend: funded, less charged and claimed (never below zero). */
 export function spendable(account: BillingAccount): bigint {
   const left = account.funded - account.charged - account.claimed

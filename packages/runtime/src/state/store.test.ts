@@ -120,6 +120,20 @@ describe('StateStore basics', () => {
     expect(store.recomputeDigest()).toBe(store.stateDigest())
   })
 
+  it('lists the committed keys of one public table only', () => {
+    const store = openStore()
+    const writer = store.beginBlock(chainHeader(1n))
+    for (const key of ['12', '3', '$price']) writer.putPlain('billing', key, Uint8Array.of(1))
+    writer.putPlain('billinh', 'neighbour', Uint8Array.of(1)) // the next table name up
+    writer.putPlain('billin', 'shorter', Uint8Array.of(1))
+    writer.putPlain('code', 'x', Uint8Array.of(1))
+    expect(store.plainKeys('billing')).toEqual([]) // not committed yet
+    writer.commit()
+    expect(store.plainKeys('billing')).toEqual(['$price', '12', '3'])
+    expect(store.plainKeys('billin')).toEqual(['shorter'])
+    expect(store.plainKeys('nothing')).toEqual([])
+  })
+
   it('copies caller buffers so later mutation cannot change the block', () => {
     const store = openStore()
     const bytes = Uint8Array.of(1, 2)

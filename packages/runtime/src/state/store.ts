@@ -285,6 +285,17 @@ export class StateStore {
     )
   }
 
+  /** The committed keys of a public table, in byte order. */
+  plainKeys(table: string): string[] {
+    this.#assertOpen()
+    const start = plainRecordKey(checkTable(table), new Uint8Array(0))
+    const end = Buffer.from(start)
+    end[end.length - 1] = (end[end.length - 1] ?? 0) + 1 // table names are short ASCII: no carry
+    return Array.from(this.#tables.plain.getKeys({ start, end }), (key) =>
+      parsePlainRecordKey(key as Buffer).key.toString('utf8'),
+    )
+  }
+
   /** The committed receipt of transaction `txHash`, decrypted, or `undefined`. */
   getReceipt(txHash: Hex): { contractId: string; receiptText: string } | undefined {
     this.#assertOpen()

@@ -106,6 +106,29 @@ describe('UsageClaimer', () => {
     expect(meter.contracts()).toEqual([])
   })
 
+  it('at start, picks up the command charges of contracts a previous run did not settle', async () => {
+    const billing = fakeBilling()
+    const charges = new Map([
+      ['1', 50n],
+      ['2', 0n],
+      ['3', 9n],
+    ])
+    billing.settled.set(3n, 9n)
+    const claimer = new UsageClaimer({
+      chain: billing.chain,
+      meter: new UsageMeter(),
+      self: SELF,
+      commandCharges: (id) => charges.get(id) ?? 0n,
+      chargedContracts: () => [...charges.keys()],
+      intervalMs: 60_000,
+      logger: silentLogger,
+    })
+    await claimer.start()
+    await claimer.claimNow()
+    await claimer.stop()
+    expect(billing.claims.map((c) => [c.contractId, c.commandCharges])).toEqual([[1n, 50n]])
+  })
+
   it('stops between rounds and waits for a round in flight', async () => {
     const { claimer, meter, claims } = setup()
     await claimer.start()

@@ -36,6 +36,11 @@ export interface UsageClaimerOptions {
   self: Hex
   /** The contract's command charges in this worker's committed replicated state. */
   commandCharges: (contractId: string) => bigint
+  /**
+   * Contracts whose commands were ever charged, read at start: their charges may not be settled yet
+   * (the worker may have stopped before claiming them).
+   */
+  chargedContracts?: () => readonly string[]
   /** Milliseconds between rounds (the worker uses the mining epoch length). */
   intervalMs: number
   logger: Logger
@@ -62,6 +67,9 @@ export class UsageClaimer implements Startable {
 
   async start(): Promise<void> {
     this.#stopped = false
+    for (const contractId of this.#options.chargedContracts?.() ?? []) {
+      if (this.#options.commandCharges(contractId) > 0n) this.#charged.add(contractId)
+    }
     this.#schedule()
   }
 

@@ -57,7 +57,7 @@ import { attachEventSockets } from '../api/sockets.js'
 import { UsageMeter } from '../api/usage.js'
 import { receiptsView, tagged } from '../api/views.js'
 import { Egress } from '../egress/index.js'
-import { readAccount } from '../follower/billing.js'
+import { billedContracts, readAccount } from '../follower/billing.js'
 import { ViemChainReader } from '../follower/chain.js'
 import { CODE_TABLE, CONTRACTS_TABLE, decodeContractRecord } from '../follower/contracts.js'
 import { EngineRegistry } from '../follower/engines.js'
@@ -414,6 +414,7 @@ export class Worker implements Startable {
         meter: this.usage,
         self: identity.address,
         commandCharges: (contractId) => (this.store ? readAccount(this.store, contractId).charged : 0n),
+        chargedContracts: () => billedContracts(this.store),
         intervalMs,
         logger: this.log,
       })
