@@ -23,7 +23,8 @@ import {
   keccak256,
   toHex,
 } from 'viem'
-import { Registry } from '../src/artifacts/index.js'
+import { privateKeyToAccount } from 'viem/accounts'
+import { Billing, Contracts, Registry } from '../src/artifacts/index.js'
 import { devMeasurement, placeholderQuote, reportData } from '../src/dev-attestation.js'
 import {
   DEVNET_MINING_PARAMS,
@@ -208,6 +209,7 @@ async function measure(t: TestLedger, report: (row: BenchRow) => void): Promise<
     treasury,
   })
   const { token, pools, rewards }: MiningAddresses = deployment.addresses
+  const billing = deployment.addresses.billing
   for (const [name, used] of Object.entries(deployment.gasUsed)) {
     report({ bench: 'gas', op: `deploy ${name}`, gas: Number(used) })
   }
@@ -336,6 +338,83 @@ async function measure(t: TestLedger, report: (row: BenchRow) => void): Promise<
   await gas('withdraw', poolsCall(delegator, 'withdraw', [1n]), { entries: 1 })
   await gas('reportOffline', rewardsCall(keeper, 'reportOffline', [b]))
   await gas('heartbeat', heartbeat(b), { note: 'back online' })
+
+  // ---------------------------------------------------------------- billing
+  // One worker with a real key (usage receipts are signed), in a cluster that runs one contract.
+  const billed = privateKeyToAccount(keccak256(toHex('veil-bench-billing-worker')))
+  const call = <A extends Abi>(from: Address, to: Address, abi: A, name: string, args: unknown[]): Call => ({
+    from,
+    to,
+    data: encodeFunctionData({ abi, functionName: name, args } as never),
+  })
+  const contracts = getAddress(t.addresses.contracts)
+  const code = toHex('export default {}')
+  await chain.batch([{ method: 'anvil_setBalance', params: [billed.address, toHex(10n ** 20n)] }])
+  await chain.execute([
+    registryCall(billed.address, 'registerWorker', [
+      X25519,
+      'https://worker.example.org:8443',
+      MEASUREMENT,
+      operator,
+      placeholderQuote(reportData(billed.address, X25519, 31337, registry)),
+    ]),
+    registryCall(kms, 'approveWorker', [billed.address]),
+    registryCall(owner, 'createCluster', []),
+    poolsCall(operator, 'bindWorker', [pool, billed.address]),
+    call(owner, contracts, Contracts.abi, 'uploadCode', [code]),
+    tokenCall(owner, 'approve', [billing, 2n ** 255n]),
+  ])
+  const cluster = await t.publicClient.readContract({
+    address: registry,
+    abi: Registry.abi,
+    functionName: 'clusterCount',
+  })
+  await chain.execute([
+    registryCall(owner, 'addClusterMember', [cluster, billed.address]),
+    call(owner, contracts, Contracts.abi, 'deploy', [cluster, keccak256(code), '0x', 0n]),
+  ])
+  const contractId = await t.publicClient.readContract({
+    address: contracts,
+    abi: Contracts.abi,
+    functionName: 'contractCount',
+  })
+  await gas('fund', call(owner, billing, Billing.abi, 'fund', [contractId, 1_000n * VEIL]), {
+    note: 'first for the contract',
+  })
+  await gas('fund', call(owner, billing, Billing.abi, 'fund', [contractId, 1_000n * VEIL]), { note: 'top-up' })
+  const receipt = (seq: bigint, commandCharges: bigint) => ({
+    contractId,
+    worker: billed.address,
+    seq,
+    queries: 1_000n,
+    queryFuel: 10n ** 9n,
+    queryCharge: VEIL,
+    commandCharges,
+  })
+  const claim = async (seq: bigint, commandCharges: bigint, note: string) => {
+    const message = receipt(seq, commandCharges)
+    const signature = await billed.signTypedData({
+      domain: { name: 'Veil Billing', version: '1', chainId: 31337, verifyingContract: billing },
+      types: {
+        UsageReceipt: [
+          { name: 'contractId', type: 'uint64' },
+          { name: 'worker', type: 'address' },
+          { name: 'seq', type: 'uint64' },
+          { name: 'queries', type: 'uint64' },
+          { name: 'queryFuel', type: 'uint256' },
+          { name: 'queryCharge', type: 'uint256' },
+          { name: 'commandCharges', type: 'uint256' },
+        ],
+      },
+      primaryType: 'UsageReceipt',
+      message,
+    })
+    await gas('claimUsage', call(keeper, billing, Billing.abi, 'claimUsage', [message, signature]), { note })
+  }
+  await claim(1n, VEIL, 'first: commands and queries, new receipt slot')
+  await claim(2n, 2n * VEIL, 'commands and queries')
+  await claim(3n, 2n * VEIL, 'queries only')
+  await gas('setFuelPrice', call(owner, billing, Billing.abi, 'setFuelPrice', [2n * 10n ** 9n]))
 
   // ------------------------------------------------------------ flatness
   // The fleet: workers bound and heartbeating every simulated epoch. At each scale three fresh measured

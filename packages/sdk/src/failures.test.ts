@@ -4,6 +4,7 @@ import { startTestLedger, type TestLedger } from '@veil/ledger/testing'
 import { bytesToHex } from 'viem'
 import { getTransactionReceipt } from 'viem/actions'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { lastCommandBlock, noteCommandBlock } from './client/writes.js'
 import {
   AnswerSignatureError,
   ContractKeyTimeoutError,
@@ -114,6 +115,32 @@ describe('SDK failure paths', () => {
       signatureValid: true,
       block: 7n,
     })
+  })
+
+  it('does not let a query read from before the client’s own last command (read-your-writes)', async () => {
+    const make = () =>
+      createClient({
+        rpcUrl: ledger.anvil.rpcUrl,
+        addresses: ledger.addresses,
+        fetch: fakeWorkersFetch(31337, ledger.addresses.registry),
+        pollingIntervalMs: 20,
+        requestTimeoutMs: 300,
+      })
+    // The fake worker answers at block 7.
+    const caughtUp = make()
+    noteCommandBlock(caughtUp, contractId, 7n)
+    expect(await caughtUp.query({ contractId, method: 'get' })).toMatchObject({ ok: true, block: 7n })
+    const ahead = make()
+    noteCommandBlock(ahead, contractId, 8n)
+    const started = Date.now()
+    const error = await ahead.query({ contractId, method: 'get' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WorkersUnavailableError)
+    expect((error as WorkersUnavailableError).attempts.map((a) => (a as { code?: string }).code)).toContain(
+      'BEHIND',
+    )
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250) // it waited for the worker to catch up
+    // Another contract is not held back by this one's command.
+    expect(lastCommandBlock(ahead, contractId + 1n)).toBeUndefined()
   })
 
   it('rejects an answer that does not decrypt (ResponseIntegrityError)', async () => {

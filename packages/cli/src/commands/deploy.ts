@@ -56,7 +56,7 @@ export const deployCommand: Command = {
         throw new UsageError(`cannot read ${fileArg}`, { details: (error as Error).message })
       }
     }
-    const { client } = await loadClient(ctx, { needsAccount: true })
+    const { client, network } = await loadClient(ctx, { needsAccount: true })
     const deployed = await client.deploy(code, {
       cluster,
       upgradeDelay,
@@ -76,6 +76,12 @@ export const deployCommand: Command = {
       io.out(`deployed contract ${deployed.contractId} to cluster ${cluster}`)
       io.out(`  code hash    ${deployed.codeHash}`)
       io.out(`  transaction  ${deployed.txHash}`)
+      if (network.mining?.billing) {
+        // Commands and queries of an unfunded contract are refused with INSUFFICIENT_BALANCE.
+        io.err(
+          `fund it first (its commands and queries pay for fuel): veil contract fund ${deployed.contractId} 10`,
+        )
+      }
       io.err(
         `try: veil call ${deployed.contractId} <command> [args…]  ·  veil query ${deployed.contractId} <query>`,
       )

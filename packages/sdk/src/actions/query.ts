@@ -3,6 +3,7 @@ import type { Address, Hex } from '@veil/protocol'
 import { bytesToHex, hexToBytes } from 'viem'
 import { signTypedData } from 'viem/actions'
 import type { VeilBaseClient } from '../client/baseClient.js'
+import { lastCommandBlock } from '../client/writes.js'
 import {
   AccountRequiredError,
   AnswerSignatureError,
@@ -158,6 +159,14 @@ export async function query(client: VeilBaseClient, params: QueryParameters): Pr
         }
         const response = responseDigest(answer.ct)
         const block = BigInt(answer.block)
+        const written = lastCommandBlock(client, contractId)
+        if (written !== undefined && block < written) {
+          // This worker has not executed this client's last command of the contract: ask another.
+          throw new WorkerRequestError(worker.url, 409, {
+            code: 'BEHIND',
+            message: `answered at block ${block}, before this client's command at block ${written}`,
+          })
+        }
         const signer = answerSigner({
           chainId,
           registry,
@@ -210,10 +219,14 @@ export async function query(client: VeilBaseClient, params: QueryParameters): Pr
   }
 }
 
-/** A worker that has not executed the contract's deployment block yet (a starting one answers 503, and fails over). */
+/**
+ * A worker that has not executed the contract's deployment block yet (a starting one answers 503, and
+ * fails over), or this client's last command of the contract (`BEHIND`, found by the client).
+ */
 function isBehind(error: unknown): boolean {
   return (
-    error instanceof WorkerRequestError && (error.code === 'UNKNOWN_CONTRACT' || error.code === 'NOT_READY')
+    error instanceof WorkerRequestError &&
+    (error.code === 'UNKNOWN_CONTRACT' || error.code === 'NOT_READY' || error.code === 'BEHIND')
   )
 }
 

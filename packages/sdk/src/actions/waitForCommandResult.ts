@@ -1,5 +1,6 @@
 import { type ContractEvent, decodeValue, type Hex, VeilError } from '@veil/protocol'
 import type { VeilBaseClient } from '../client/baseClient.js'
+import { noteCommandBlock } from '../client/writes.js'
 import {
   type AbortedError,
   type ContractErrorInfo,
@@ -135,6 +136,7 @@ export async function waitForCommandResult(
         stateDigest: entry.stateDigest,
         worker,
       }
+      noteCommandBlock(client, command.contractId, command.blockNumber)
       return body.ok ? { ...meta, ok: true, result: body.result } : { ...meta, ok: false, error: body.error }
     } catch (error) {
       if (!(error instanceof WorkersUnavailableError)) throw error
