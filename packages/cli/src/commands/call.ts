@@ -4,6 +4,7 @@ import { type Command, ExitCode } from '../command.js'
 import { contractIdArg, loadClient, networkOption } from '../network.js'
 import { toJson } from '../output.js'
 import { parseValueArg, showValue, taggedJson } from '../values.js'
+import { formatAmount } from './mining.js'
 
 const USAGE = 'veil call <id> <method> [args…]'
 
@@ -39,19 +40,22 @@ export const callCommand: Command = {
           txHash: outcome.txHash,
           block: outcome.blockNumber,
           fuel: outcome.fuel,
+          ...(outcome.charge === undefined ? {} : { charge: String(outcome.charge) }),
           events: taggedJson(outcome.events),
           worker: outcome.worker.address,
         }),
       )
     } else if (outcome.ok) {
+      const charge = outcome.charge === undefined ? '' : ` · charged ${formatAmount(outcome.charge)} VEIL`
       io.out(showValue(outcome.result))
       for (const event of outcome.events) io.err(`event ${event.name} ${showValue(event.data)}`)
-      io.err(`tx ${outcome.txHash} · block ${outcome.blockNumber} · fuel ${outcome.fuel}`)
+      io.err(`tx ${outcome.txHash} · block ${outcome.blockNumber} · fuel ${outcome.fuel}${charge}`)
     } else {
       const lines = [`error: ${method} failed: ${outcome.error.code}: ${outcome.error.message}`]
       if (outcome.error.stack) lines.push(outcome.error.stack.replace(/^/gm, '  '))
+      const charge = outcome.charge === undefined ? '' : ` · charged ${formatAmount(outcome.charge)} VEIL`
       lines.push(
-        `  tx ${outcome.txHash} · block ${outcome.blockNumber} · fuel ${outcome.fuel} (nothing changed)`,
+        `  tx ${outcome.txHash} · block ${outcome.blockNumber} · fuel ${outcome.fuel}${charge} (nothing changed)`,
       )
       io.err(lines.join('\n'))
     }
