@@ -381,7 +381,9 @@ async function measure(t: TestLedger, report: (row: BenchRow) => void): Promise<
   await gas('fund', call(owner, billing, Billing.abi, 'fund', [contractId, 1_000n * VEIL]), {
     note: 'first for the contract',
   })
-  await gas('fund', call(owner, billing, Billing.abi, 'fund', [contractId, 1_000n * VEIL]), { note: 'top-up' })
+  await gas('fund', call(owner, billing, Billing.abi, 'fund', [contractId, 1_000n * VEIL]), {
+    note: 'top-up',
+  })
   const receipt = (seq: bigint, commandCharges: bigint) => ({
     contractId,
     worker: billed.address,
