@@ -27,12 +27,14 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { Billing, Contracts, Registry } from '../src/artifacts/index.js'
 import { devMeasurement, placeholderQuote, reportData } from '../src/dev-attestation.js'
 import {
+  billingDomain,
   DEVNET_MINING_PARAMS,
   deployMining,
   type MiningAddresses,
   type MiningParams,
   Rewards,
   StakingPools,
+  USAGE_RECEIPT_TYPES,
   VEIL,
   VeilToken,
 } from '../src/mining.js'
@@ -396,18 +398,8 @@ async function measure(t: TestLedger, report: (row: BenchRow) => void): Promise<
   const claim = async (seq: bigint, commandCharges: bigint, note: string) => {
     const message = receipt(seq, commandCharges)
     const signature = await billed.signTypedData({
-      domain: { name: 'Veil Billing', version: '1', chainId: 31337, verifyingContract: billing },
-      types: {
-        UsageReceipt: [
-          { name: 'contractId', type: 'uint64' },
-          { name: 'worker', type: 'address' },
-          { name: 'seq', type: 'uint64' },
-          { name: 'queries', type: 'uint64' },
-          { name: 'queryFuel', type: 'uint256' },
-          { name: 'queryCharge', type: 'uint256' },
-          { name: 'commandCharges', type: 'uint256' },
-        ],
-      },
+      domain: billingDomain(31337, billing),
+      types: USAGE_RECEIPT_TYPES,
       primaryType: 'UsageReceipt',
       message,
     })

@@ -24,6 +24,7 @@ import { deployArtifact } from './deploy.js'
 import { devMeasurement, placeholderQuote, reportData } from './dev-attestation.js'
 import { getLedger, type Ledger } from './ledger.js'
 import {
+  billingDomain,
   DEVNET_MINING_PARAMS,
   decodeMiningLogs,
   deployMining,
@@ -32,6 +33,7 @@ import {
   type MiningDeployment,
   type MiningEvent,
   type MiningParams,
+  USAGE_RECEIPT_TYPES,
   VEIL,
 } from './mining.js'
 import { ledgerAssertions } from './test-assertions.js'
@@ -107,18 +109,6 @@ interface UsageReceipt {
   queryCharge: bigint
   commandCharges: bigint
 }
-
-const RECEIPT_TYPES = {
-  UsageReceipt: [
-    { name: 'contractId', type: 'uint64' },
-    { name: 'worker', type: 'address' },
-    { name: 'seq', type: 'uint64' },
-    { name: 'queries', type: 'uint64' },
-    { name: 'queryFuel', type: 'uint256' },
-    { name: 'queryCharge', type: 'uint256' },
-    { name: 'commandCharges', type: 'uint256' },
-  ],
-} as const
 
 const { expectRevert } = ledgerAssertions(() => t.publicClient)
 
@@ -249,7 +239,7 @@ async function activeWorker(): Promise<Worker> {
 }
 
 function domain(verifyingContract: Address = billingAddress, chainId = 31337) {
-  return { name: 'Veil Billing', version: '1', chainId, verifyingContract } as const
+  return billingDomain(chainId, verifyingContract)
 }
 
 function usage(w: Worker, fields: Partial<UsageReceipt> = {}): UsageReceipt {
@@ -269,7 +259,7 @@ function usage(w: Worker, fields: Partial<UsageReceipt> = {}): UsageReceipt {
 function sign(w: Worker, receipt: UsageReceipt, signingDomain = domain()): Promise<Hex> {
   return w.account.signTypedData({
     domain: signingDomain,
-    types: RECEIPT_TYPES,
+    types: USAGE_RECEIPT_TYPES,
     primaryType: 'UsageReceipt',
     message: receipt,
   })
@@ -363,7 +353,7 @@ describe('deployment', () => {
     expect(await billing.read.receiptDigest([receipt])).toBe(
       hashTypedData({
         domain: domain(),
-        types: RECEIPT_TYPES,
+        types: USAGE_RECEIPT_TYPES,
         primaryType: 'UsageReceipt',
         message: receipt,
       }),
@@ -666,7 +656,7 @@ describe('claimUsage refusals', () => {
       const signature = await sign(w0, receipt, wrong)
       const signer = await recoverTypedDataAddress({
         domain: domain(),
-        types: RECEIPT_TYPES,
+        types: USAGE_RECEIPT_TYPES,
         primaryType: 'UsageReceipt',
         message: receipt,
         signature,
@@ -688,7 +678,7 @@ describe('claimUsage refusals', () => {
     for (const changed of tampered) {
       const signer = await recoverTypedDataAddress({
         domain: domain(),
-        types: RECEIPT_TYPES,
+        types: USAGE_RECEIPT_TYPES,
         primaryType: 'UsageReceipt',
         message: changed,
         signature,

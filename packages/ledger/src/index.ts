@@ -18,6 +18,7 @@ export {
 export {
   Billing,
   BPS,
+  billingDomain,
   DEFAULT_MINING_PARAMS,
   DEVNET_MINING_PARAMS,
   type DeployMiningParameters,
@@ -39,6 +40,7 @@ export {
   StakingPools,
   splitEpochReward,
   stakeFactor,
+  USAGE_RECEIPT_TYPES,
   VEIL,
   VeilToken,
   WAD,

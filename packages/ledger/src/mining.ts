@@ -346,6 +346,24 @@ export function getMining(params: {
     : readonly(params.publicClient, params.addresses)
 }
 
+/** Billing's EIP-712 `UsageReceipt` type (its `USAGE_RECEIPT_TYPEHASH`), which workers sign. */
+export const USAGE_RECEIPT_TYPES = {
+  UsageReceipt: [
+    { name: 'contractId', type: 'uint64' },
+    { name: 'worker', type: 'address' },
+    { name: 'seq', type: 'uint64' },
+    { name: 'queries', type: 'uint64' },
+    { name: 'queryFuel', type: 'uint256' },
+    { name: 'queryCharge', type: 'uint256' },
+    { name: 'commandCharges', type: 'uint256' },
+  ],
+} as const
+
+/** The EIP-712 domain of the Billing contract at `billing` on `chainId`. */
+export function billingDomain(chainId: number, billing: Address) {
+  return { name: 'Veil Billing', version: '1', chainId, verifyingContract: billing } as const
+}
+
 /** Billing's ABI with the token's errors, so a refused transfer inside `fund` is named. */
 const billingAbi = [
   ...Billing.abi,

@@ -4,7 +4,13 @@
  * it signs a `UsageReceipt` with its identity key and claims it; the payment goes to its staking pool.
  * A failed claim keeps the usage for the next round; nothing here ever stops the worker.
  */
-import { Billing, explainMiningError, type LedgerWalletClient } from '@veil/ledger'
+import {
+  Billing,
+  billingDomain,
+  explainMiningError,
+  type LedgerWalletClient,
+  USAGE_RECEIPT_TYPES,
+} from '@veil/ledger'
 import { errorMessage, type Hex, type Logger, type Startable } from '@veil/protocol'
 import { getContract, type PublicClient, parseEventLogs, type TransactionReceipt } from 'viem'
 import type { QueryUsage, UsageMeter } from '../api/usage.js'
@@ -174,7 +180,7 @@ export function billingChain(
     commandsSettled: (contractId) => contract.read.commandsSettled([contractId]),
     claim: async (receipt) => {
       const signature = await walletClient.signTypedData({
-        domain: { name: 'Veil Billing', version: '1', chainId, verifyingContract: billing },
+        domain: billingDomain(chainId, billing),
         types: USAGE_RECEIPT_TYPES,
         primaryType: 'UsageReceipt',
         message: receipt,
@@ -198,16 +204,3 @@ export function billingChain(
     },
   }
 }
-
-/** Billing's EIP-712 `UsageReceipt` type. */
-export const USAGE_RECEIPT_TYPES = {
-  UsageReceipt: [
-    { name: 'contractId', type: 'uint64' },
-    { name: 'worker', type: 'address' },
-    { name: 'seq', type: 'uint64' },
-    { name: 'queries', type: 'uint64' },
-    { name: 'queryFuel', type: 'uint256' },
-    { name: 'queryCharge', type: 'uint256' },
-    { name: 'commandCharges', type: 'uint256' },
-  ],
-} as const
