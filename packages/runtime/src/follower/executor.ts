@@ -411,11 +411,20 @@ export class BlockExecutor {
     const sealed = options.sealed ?? false
     const contractId = base.contractId
     // Billing: the command may use only the fuel its contract's balance can pay for at the current price.
-    const price = options.billed ? readFuelPrice(writer) : 0n
     const fuelLimit = this.options.commandFuelLimit ?? DEFAULT_COMMAND_LIMITS.fuel
-    const balance = price > 0n ? spendable(readAccount(writer, contractId)) : 0n
+    const price = options.billed ? readFuelPrice(writer) : 0n
+    // Read once: the contract cannot write the billing table, so the account is the same after the run.
+    const account = price > 0n ? readAccount(writer, contractId) : undefined
+    const balance = account ? spendable(account) : 0n
     const budget = fuelBudget(balance, price, fuelLimit)
     if (budget === 0) return this.failed(base, writer, insufficientBalance(contractId, balance, price))
+    /** Charges the fuel used to the account; the rest of the budget is never taken. */
+    const charge = (fuel: number): { charge?: bigint } => {
+      if (!account || fuel <= 0) return {}
+      const amount = BigInt(Math.min(fuel, budget)) * price
+      writeAccount(writer, contractId, { ...account, charged: account.charged + amount })
+      return { charge: amount }
+    }
     const savepoint = writer.savepoint()
     const events: ContractEvent[] = []
     const logs: { level: 'info' | 'warn' | 'error'; message: string }[] = []
@@ -480,7 +489,7 @@ export class BlockExecutor {
         error: reportedError(error),
         events: [],
         fuel: outcome.fuel,
-        ...this.charge(writer, contractId, price, outcome.fuel, budget),
+        ...charge(outcome.fuel),
         stateDigest: writer.digest(),
       }
     }
@@ -491,24 +500,9 @@ export class BlockExecutor {
       result: decodeValue(outcome.resultText),
       events,
       fuel: outcome.fuel,
-      ...this.charge(writer, contractId, price, outcome.fuel, budget),
+      ...charge(outcome.fuel),
       stateDigest: writer.digest(),
     }
-  }
-
-  /** Charges the fuel a command used to its contract's account (the rest of its budget is never taken). */
-  private charge(
-    writer: BlockWriter,
-    contractId: string,
-    price: bigint,
-    fuel: number,
-    budget: number,
-  ): { charge?: bigint } {
-    if (price <= 0n || fuel <= 0) return {}
-    const charge = BigInt(Math.min(fuel, budget)) * price
-    const account = readAccount(writer, contractId)
-    writeAccount(writer, contractId, { ...account, charged: account.charged + charge })
-    return { charge }
   }
 
   /** Keeps an invocation's `ctx.log` lines for the contract's owner (state/logs.ts); not state. */

@@ -115,7 +115,8 @@ export class UsageClaimer implements Startable {
     let claimed = false
     try {
       const commandCharges = this.#options.commandCharges(contractId)
-      const settled = await chain.commandsSettled(id)
+      // Only a contract with command charges can have some left to settle: skip the read otherwise.
+      const settled = commandCharges > 0n ? await chain.commandsSettled(id) : 0n
       if (usage.charge === 0n && commandCharges <= settled) {
         this.#charged.delete(contractId) // another worker of the cluster settled them
         claimed = true

@@ -10,7 +10,7 @@ import {
   veilCodeMeasurement,
 } from '@veil/attestation'
 import { deriveContractKeys } from '@veil/crypto'
-import { getLedger, Rewards, reportData } from '@veil/ledger'
+import { getLedger, reportData } from '@veil/ledger'
 import {
   bytesToBase64url,
   type Clock,
@@ -392,22 +392,27 @@ export class Worker implements Startable {
       ...(this.options.jobTakeoverMs === undefined ? {} : { takeoverMs: this.options.jobTakeoverMs }),
       ...(network.mining?.billing ? { usage: this.usage } : {}),
     })
-    if (network.mining && this.options.mining !== false) {
+    const miningOptions = this.options.mining === false ? undefined : this.options.mining
+    const mining =
+      network.mining && this.options.mining !== false
+        ? miningChain(publicClient, identityWallet, network.mining, identity.address, clock)
+        : undefined
+    if (mining) {
       this.mining = new MiningService({
-        chain: miningChain(publicClient, identityWallet, network.mining, identity.address, clock),
+        chain: mining,
         benchmark: runBenchmark,
         logger: this.log,
-        ...(this.options.mining?.rescoreEpochs ? { rescoreEpochs: this.options.mining.rescoreEpochs } : {}),
+        ...(miningOptions?.rescoreEpochs ? { rescoreEpochs: miningOptions.rescoreEpochs } : {}),
       })
     }
     const billing = network.mining?.billing
-    if (network.mining && billing && this.options.mining !== false) {
-      const rewards = network.mining.rewards
+    if (mining && billing) {
+      // One claim round per epoch; the mining chain reads (and keeps) the epoch length once for both.
       const intervalMs =
-        this.options.mining?.usageClaimIntervalMs ??
-        (await publicClient
-          .readContract({ address: rewards, abi: Rewards.abi, functionName: 'epochLength' })
-          .then((seconds) => Number(seconds) * 1000)
+        miningOptions?.usageClaimIntervalMs ??
+        (await mining
+          .epochSeconds()
+          .then((seconds) => seconds * 1000)
           .catch(() => 60_000))
       this.usageClaims = new UsageClaimer({
         chain: billingChain(publicClient, identityWallet, billing, network.chainId),
