@@ -24,6 +24,13 @@ export const DEVNET_CLIENT_VEIL = 1_000n * VEIL
 /** The devnet pools' commission: 10 %. */
 export const DEVNET_POOL_COMMISSION_BPS = 1_000
 
+/** Waits for a devnet transaction; a revert throws (the caller explains it). */
+async function mined(publicClient: PublicClient, sent: Promise<Hex>): Promise<void> {
+  const hash = await sent
+  const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+  if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`)
+}
+
 export async function deployDevnetMining(options: {
   publicClient: PublicClient
   walletClient: LedgerWalletClient
@@ -37,8 +44,10 @@ export async function deployDevnetMining(options: {
       walletClient: options.walletClient,
       addresses: deployment.addresses,
     })
-    const hash = await mining.token.write.transfer([devAccount(1).address, DEVNET_CLIENT_VEIL])
-    await options.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
+    await mined(
+      options.publicClient,
+      mining.token.write.transfer([devAccount(1).address, DEVNET_CLIENT_VEIL]),
+    )
     return deployment.addresses
   } catch (error) {
     throw explainMiningError(error, 'deploying the mining contracts')
@@ -57,13 +66,9 @@ export async function fundDevnetContract(options: {
   const mining = getMining({ publicClient, walletClient: options.funder, addresses })
   const billing = mining.billing
   if (!billing) return
-  const wait = async (hash: Hex) => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-    if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`)
-  }
   try {
-    await wait(await mining.token.write.approve([billing.address, amount]))
-    await wait(await billing.write.fund([options.contractId, amount]))
+    await mined(publicClient, mining.token.write.approve([billing.address, amount]))
+    await mined(publicClient, billing.write.fund([options.contractId, amount]))
   } catch (error) {
     throw explainMiningError(error, `funding contract ${options.contractId}`)
   }
@@ -83,10 +88,6 @@ export async function bootstrapDevnetPools(options: {
   logger: Logger
 }): Promise<{ bound: number }> {
   const { publicClient, addresses } = options
-  const wait = async (hash: Hex) => {
-    const receipt = await publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })
-    if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`)
-  }
   const owner = getMining({ publicClient, walletClient: options.owner, addresses })
   let bound = 0
   for (const worker of options.workers) {
@@ -99,11 +100,11 @@ export async function bootstrapDevnetPools(options: {
       const { result: pool } = await operator.pools.simulate.createPool([DEVNET_POOL_COMMISSION_BPS], {
         account,
       })
-      await wait(await operator.pools.write.createPool([DEVNET_POOL_COMMISSION_BPS]))
-      await wait(await operator.pools.write.bindWorker([pool, worker.address]))
-      await wait(await owner.token.write.transfer([account.address, DEVNET_POOL_STAKE]))
-      await wait(await operator.token.write.approve([addresses.pools, DEVNET_POOL_STAKE]))
-      await wait(await operator.pools.write.deposit([pool, DEVNET_POOL_STAKE]))
+      await mined(publicClient, operator.pools.write.createPool([DEVNET_POOL_COMMISSION_BPS]))
+      await mined(publicClient, operator.pools.write.bindWorker([pool, worker.address]))
+      await mined(publicClient, owner.token.write.transfer([account.address, DEVNET_POOL_STAKE]))
+      await mined(publicClient, operator.token.write.approve([addresses.pools, DEVNET_POOL_STAKE]))
+      await mined(publicClient, operator.pools.write.deposit([pool, DEVNET_POOL_STAKE]))
       options.logger.info('devnet pool ready', { pool, worker: worker.address, operator: account.address })
       bound++
     } catch (error) {
