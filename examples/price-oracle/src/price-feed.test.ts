@@ -1,31 +1,26 @@
+import { revertEachTest } from '@veil/ledger/test-assertions'
 import { startTestLedger, type TestLedger } from '@veil/ledger/testing'
 import {
   type Address,
   BaseError,
   ContractFunctionRevertedError,
-  createTestClient,
   decodeErrorResult,
   getContract,
   type Hash,
-  type Hex,
-  http,
   isHex,
   parseEventLogs,
   parseUnits,
-  type TestClient,
   zeroAddress,
 } from 'viem'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deployPriceFeed, priceFeedAbi, priceFeedBytecode, readLatest } from './price-feed.js'
 
 // Roles: dev account 0 deploys and owns the feed, 1 stands in for the Veil contract's key (the updater),
 // 9 is a stranger. The ledger itself is not used: startTestLedger is just the shared anvil harness.
 let t: TestLedger
-let testClient: TestClient
 let feedAddress: Address
 let updaterAddress: Address
 let strangerAddress: Address
-let snapshot: Hex
 
 const PRICE = parseUnits('3150.25', 8)
 
@@ -39,11 +34,6 @@ function feedAs(index: number) {
 
 beforeAll(async () => {
   t = await startTestLedger()
-  testClient = createTestClient({
-    mode: 'anvil',
-    chain: t.publicClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
   updaterAddress = t.as(1).account.address
   strangerAddress = t.as(9).account.address
   const deployed = await deployPriceFeed({
@@ -58,12 +48,7 @@ afterAll(async () => {
   await t?.stop()
 })
 // Every test starts from a freshly deployed feed with no answer.
-beforeEach(async () => {
-  snapshot = await testClient.snapshot()
-})
-afterEach(async () => {
-  await testClient.revert({ id: snapshot })
-})
+revertEachTest(() => t)
 
 async function mined(sent: Promise<Hash>) {
   const receipt = await t.publicClient.waitForTransactionReceipt({ hash: await sent })

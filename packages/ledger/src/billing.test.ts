@@ -1,13 +1,10 @@
 import fc from 'fast-check'
 import {
   type Address,
-  createTestClient,
-  createWalletClient,
   getContract,
   type Hash,
   type Hex,
   hashTypedData,
-  http,
   keccak256,
   maxUint256,
   type PrivateKeyAccount,
@@ -17,8 +14,7 @@ import {
   toHex,
   zeroAddress,
 } from 'viem'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Billing, StakingPools, VeilToken } from './artifacts/index.js'
 import { deployArtifact } from './deploy.js'
 import { devMeasurement, placeholderQuote, reportData } from './dev-attestation.js'
@@ -36,7 +32,7 @@ import {
   USAGE_RECEIPT_TYPES,
   VEIL,
 } from './mining.js'
-import { ledgerAssertions } from './test-assertions.js'
+import { ledgerAssertions, revertEachTest } from './test-assertions.js'
 import { startTestLedger, type TestLedger } from './testing.js'
 
 // Roles: dev account 0 owns the registry and the mining contracts (and holds the genesis supply), 1 is the
@@ -90,7 +86,6 @@ let w0: Worker
 let w1: Worker
 /** Cluster 2, pool 1. */
 let w2: Worker
-let snapshot: Hex
 /** Gas used by the billing transactions, printed once at the end. */
 const gas: Record<string, bigint> = {}
 
@@ -131,11 +126,7 @@ function billingOf(m: Mining) {
 
 beforeAll(async () => {
   t = await startTestLedger({ devMode: true })
-  testClient = createTestClient({
-    mode: 'anvil',
-    chain: t.publicClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
+  testClient = t.testClient
   const kms = t.as(1).ledger
   author = t.as(3).ledger
   await mined(t.owner.registry.write.addKmsSigner([t.as(1).account.address]))
@@ -198,22 +189,11 @@ afterAll(async () => {
 })
 // Every test starts from: clusters 1 and 2, contracts 1 and 2 in cluster 1 with no balance, pools 1 and 2,
 // workers w0 (cluster 1, pool 1), w1 (cluster 1, pool 2) and w2 (cluster 2, pool 1), no receipt claimed.
-beforeEach(async () => {
-  snapshot = await testClient.snapshot()
-})
-afterEach(async () => {
-  await testClient.revert({ id: snapshot })
-})
+revertEachTest(() => t)
 
 /** A new worker identity with gas money, registered (pending) with the operator as its operator. */
 async function registeredWorker(): Promise<Worker> {
-  const account = privateKeyToAccount(generatePrivateKey())
-  await testClient.setBalance({ address: account.address, value: 10n ** 18n })
-  const walletClient = createWalletClient({
-    account,
-    chain: t.as(0).walletClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
+  const { account, walletClient } = await t.newAccount()
   const w: Worker = {
     address: account.address,
     account,

@@ -1,10 +1,8 @@
 import {
   type Address,
-  createTestClient,
   getAddress,
   type Hash,
   type Hex,
-  http,
   keccak256,
   parseEther,
   type TestClient,
@@ -35,11 +33,7 @@ function payload(size: number, fill = 0xab): Hex {
 
 beforeAll(async () => {
   t = await startTestLedger()
-  testClient = createTestClient({
-    mode: 'anvil',
-    chain: t.publicClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
+  testClient = t.testClient
   alice = t.as(3).ledger
   bob = t.as(4).ledger
   aliceAddress = t.as(3).account.address

@@ -1,19 +1,17 @@
 import {
   type Address,
-  createTestClient,
   getAddress,
   type Hex,
-  http,
   keccak256,
   type TestClient,
   toHex,
   zeroAddress,
   zeroHash,
 } from 'viem'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Contracts } from './artifacts/index.js'
 import type { Ledger } from './ledger.js'
-import { ledgerAssertions } from './test-assertions.js'
+import { ledgerAssertions, revertEachTest } from './test-assertions.js'
 import { startTestLedger, type TestLedger } from './testing.js'
 
 // Roles: dev account 0 owns the registry, 1 is a KMS signer, 2 authors contracts, 9 is a stranger.
@@ -26,7 +24,6 @@ let stranger: Ledger
 let kmsAddress: Address
 let authorAddress: Address
 let strangerAddress: Address
-let snapshot: Hex
 
 const CLUSTER = 1n
 const KIB = 1024
@@ -45,11 +42,7 @@ const CODE_V3 = bundle(2 * KIB, 3)
 
 beforeAll(async () => {
   t = await startTestLedger()
-  testClient = createTestClient({
-    mode: 'anvil',
-    chain: t.publicClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
+  testClient = t.testClient
   owner = t.owner
   kms = t.as(1).ledger
   author = t.as(2).ledger
@@ -65,12 +58,7 @@ afterAll(async () => {
   await t?.stop()
 })
 // Every test starts from: one KMS signer, cluster 1, three code versions uploaded, no contract deployed.
-beforeEach(async () => {
-  snapshot = await testClient.snapshot()
-})
-afterEach(async () => {
-  await testClient.revert({ id: snapshot })
-})
+revertEachTest(() => t)
 
 const { mined, expectRevert } = ledgerAssertions(() => t.publicClient)
 

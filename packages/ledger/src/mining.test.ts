@@ -1,11 +1,7 @@
 import fc from 'fast-check'
 import {
   type Address,
-  createTestClient,
-  createWalletClient,
   type Hash,
-  type Hex,
-  http,
   isAddressEqual,
   keccak256,
   maxUint256,
@@ -13,8 +9,7 @@ import {
   toHex,
   zeroAddress,
 } from 'viem'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { VeilToken } from './artifacts/index.js'
 import { devMeasurement, placeholderQuote, reportData } from './dev-attestation.js'
 import { getLedger, type Ledger, type LedgerWalletClient } from './ledger.js'
@@ -35,7 +30,7 @@ import {
   VEIL,
   WAD,
 } from './mining.js'
-import { ledgerAssertions } from './test-assertions.js'
+import { ledgerAssertions, revertEachTest } from './test-assertions.js'
 import { startTestLedger, type TestLedger } from './testing.js'
 
 // Roles: dev account 0 deploys and owns everything (and holds the genesis supply), 1 is the KMS signer,
@@ -72,7 +67,6 @@ let bobAddress: Address
 let treasury: Address
 /** One active worker bound to each of POOLS, in order. */
 let bound: Worker[]
-let snapshot: Hex
 
 interface Worker {
   address: Address
@@ -108,11 +102,7 @@ function only<N extends MiningEvent['eventName']>(events: MiningEvent[], name: N
 
 beforeAll(async () => {
   t = await startTestLedger({ devMode: true })
-  testClient = createTestClient({
-    mode: 'anvil',
-    chain: t.publicClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
+  testClient = t.testClient
   kms = t.as(1).ledger
   treasury = t.as(8).account.address
   await mined(t.owner.registry.write.addKmsSigner([t.as(1).account.address]))
@@ -160,12 +150,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop()
 })
-beforeEach(async () => {
-  snapshot = await testClient.snapshot()
-})
-afterEach(async () => {
-  await testClient.revert({ id: snapshot })
-})
+revertEachTest(() => t)
 
 function worker(i: number): Worker {
   const w = bound[i]
@@ -175,13 +160,7 @@ function worker(i: number): Worker {
 
 /** A new worker identity with gas money, registered (pending) with `workerOperator` as its operator. */
 async function registeredWorker(workerOperator: Address = operatorAddress): Promise<Worker> {
-  const account = privateKeyToAccount(generatePrivateKey())
-  await testClient.setBalance({ address: account.address, value: 10n ** 18n })
-  const walletClient = createWalletClient({
-    account,
-    chain: t.as(0).walletClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
+  const { account, walletClient } = await t.newAccount()
   const w: Worker = {
     address: account.address,
     walletClient,

@@ -1,27 +1,13 @@
-import {
-  type Address,
-  createTestClient,
-  createWalletClient,
-  type Hex,
-  http,
-  keccak256,
-  maxUint256,
-  type TestClient,
-  toHex,
-  zeroAddress,
-  zeroHash,
-} from 'viem'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { type Address, type Hex, keccak256, maxUint256, toHex, zeroAddress, zeroHash } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { deployLedger } from './deploy.js'
 import { getLedger, type Ledger, WorkerStatus } from './ledger.js'
-import { ledgerAssertions } from './test-assertions.js'
+import { ledgerAssertions, revertEachTest } from './test-assertions.js'
 import { startTestLedger, type TestLedger } from './testing.js'
 
 // Roles: dev account 0 owns the registry, 1 is a KMS signer, 2 operates workers, 9 is a stranger.
 // Workers are fresh random identities (a worker's address is its TEE-generated key), funded by anvil.
 let t: TestLedger
-let testClient: TestClient
 let owner: Ledger
 let kms: Ledger
 let stranger: Ledger
@@ -29,7 +15,6 @@ let ownerAddress: Address
 let kmsAddress: Address
 let operatorAddress: Address
 let strangerAddress: Address
-let snapshot: Hex
 
 const MEASUREMENT = keccak256(toHex('veil-worker-image-v1'))
 const OTHER_MEASUREMENT = keccak256(toHex('veil-worker-image-v2'))
@@ -37,11 +22,6 @@ const QUOTE = toHex(new Uint8Array(5 * 1024).fill(0x5a))
 
 beforeAll(async () => {
   t = await startTestLedger()
-  testClient = createTestClient({
-    mode: 'anvil',
-    chain: t.publicClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
   owner = t.owner
   kms = t.as(1).ledger
   stranger = t.as(9).ledger
@@ -56,12 +36,7 @@ afterAll(async () => {
   await t?.stop()
 })
 // Every test starts from the state beforeAll left: registry deployed, one KMS signer, one measurement.
-beforeEach(async () => {
-  snapshot = await testClient.snapshot()
-})
-afterEach(async () => {
-  await testClient.revert({ id: snapshot })
-})
+revertEachTest(() => t)
 
 const { mined, expectRevert } = ledgerAssertions(() => t.publicClient)
 
@@ -72,13 +47,7 @@ interface Worker {
 
 /** A new worker identity with gas money, not yet registered. */
 async function newWorker(): Promise<Worker> {
-  const account = privateKeyToAccount(generatePrivateKey())
-  await testClient.setBalance({ address: account.address, value: 10n ** 18n })
-  const walletClient = createWalletClient({
-    account,
-    chain: t.as(0).walletClient.chain,
-    transport: http(t.anvil.rpcUrl),
-  })
+  const { account, walletClient } = await t.newAccount()
   return {
     address: account.address,
     ledger: getLedger({ publicClient: t.publicClient, walletClient, addresses: t.addresses }),

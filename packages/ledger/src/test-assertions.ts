@@ -1,7 +1,8 @@
-import type { Hash, PublicClient } from 'viem'
-import { expect } from 'vitest'
+import type { Hash, Hex, PublicClient } from 'viem'
+import { afterEach, beforeEach, expect } from 'vitest'
 import { explainLedgerError, type LedgerError } from './errors.js'
 import { decodeLedgerLogs } from './events.js'
+import type { TestLedger } from './testing.js'
 
 /**
  * Assertions shared by the ledger's integration tests. `client` is read lazily, so the helpers can be
@@ -33,4 +34,18 @@ export function ledgerAssertions(client: () => PublicClient) {
   }
 
   return { mined, reverted, expectRevert }
+}
+
+/**
+ * Gives every test of the file the chain as it was before the test: an anvil snapshot before each, a
+ * revert after. `ledger` is read lazily (it starts in `beforeAll`).
+ */
+export function revertEachTest(ledger: () => { testClient: TestLedger['testClient'] } | undefined): void {
+  let snapshot: Hex | undefined
+  beforeEach(async () => {
+    snapshot = await ledger()?.testClient.snapshot()
+  })
+  afterEach(async () => {
+    if (snapshot) await ledger()?.testClient.revert({ id: snapshot })
+  })
 }

@@ -1,6 +1,19 @@
 import type { LedgerAddresses } from '@veil/protocol'
-import { createPublicClient, createWalletClient, defineChain, http, type PublicClient } from 'viem'
-import type { HDAccount } from 'viem/accounts'
+import {
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  defineChain,
+  http,
+  type PublicClient,
+  type TestClient,
+} from 'viem'
+import {
+  generatePrivateKey,
+  type HDAccount,
+  type PrivateKeyAccount,
+  privateKeyToAccount,
+} from 'viem/accounts'
 import { devAccount } from './accounts.js'
 import { type AnvilInstance, type AnvilOptions, startAnvil } from './anvil.js'
 import { deployLedger, type LedgerDeployment } from './deploy.js'
@@ -14,6 +27,10 @@ export interface TestLedger {
   /** Wallet client and typed ledger for dev account `index` (0 is the registry owner). */
   as(index: number): { account: HDAccount; walletClient: LedgerWalletClient; ledger: Ledger }
   owner: Ledger
+  /** anvil's test actions: snapshots and reverts, balances, time. */
+  testClient: TestClient<'anvil'>
+  /** A new random account holding 1 ETH for gas, with its wallet client and typed ledger. */
+  newAccount(): Promise<{ account: PrivateKeyAccount; walletClient: LedgerWalletClient; ledger: Ledger }>
   stop(): Promise<void>
 }
 
@@ -54,6 +71,17 @@ export async function startTestLedger(
       }
       return entry
     }
+    const testClient = createTestClient({ mode: 'anvil', chain, transport })
+    const newAccount = async () => {
+      const account = privateKeyToAccount(generatePrivateKey())
+      await testClient.setBalance({ address: account.address, value: 10n ** 18n })
+      const walletClient = createWalletClient({ account, chain, transport })
+      return {
+        account,
+        walletClient,
+        ledger: getLedger({ publicClient, walletClient, addresses: deployment.addresses }),
+      }
+    }
     return {
       anvil,
       deployment,
@@ -61,6 +89,8 @@ export async function startTestLedger(
       publicClient,
       as,
       owner: as(0).ledger,
+      testClient,
+      newAccount,
       stop: () => anvil.stop(),
     }
   } catch (error) {

@@ -47,20 +47,7 @@ describe('billing on a live cluster', () => {
     if (!mining.billing) throw new Error('no billing handle')
     billing = mining.billing
     // Usage receipts pay a worker's pool: each operator opens one and binds its worker.
-    for (const { worker } of cluster.workers) {
-      const operator = (await ledger.owner.registry.read.getWorker([worker.address])).operator
-      const index = Array.from({ length: 10 }, (_, i) => i).find((i) => devAccount(i).address === operator)
-      if (index === undefined) throw new Error(`operator ${operator} is not a dev account`)
-      const own = getMining({
-        publicClient: ledger.publicClient,
-        walletClient: ledger.as(index).walletClient,
-        addresses,
-      })
-      const { result: pool } = await own.pools.simulate.createPool([1_000], { account: operator })
-      await mined(await own.pools.write.createPool([1_000]))
-      await mined(await own.pools.write.bindWorker([pool, worker.address]))
-      pools.push(pool)
-    }
+    pools.push(...(await cluster.openPools()))
     client = createClient({ network: cluster.network, account: devAccount(1) })
   }, 180_000)
 

@@ -3,8 +3,7 @@
  * benchmark score from its identity; once its operator binds it to a staked pool it heartbeats every
  * epoch (10 s on the devnet parameters), and the epoch's emission reaches the pools.
  */
-import { decodeMiningLogs, devAccount, getMining, VEIL } from '@veil/ledger'
-import type { Hex } from '@veil/protocol'
+import { decodeMiningLogs, getMining, VEIL } from '@veil/ledger'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestCluster, type TestCluster } from '../testing/cluster.js'
 
@@ -22,10 +21,6 @@ describe('mining on a live cluster', () => {
     const { ledger, network } = cluster
     const addresses = network.mining
     if (!addresses) throw new Error('no mining contracts')
-    const wait = async (hash: Hex) => {
-      const receipt = await ledger.publicClient.waitForTransactionReceipt({ hash })
-      expect(receipt.status).toBe('success')
-    }
     const reader = getMining({ publicClient: ledger.publicClient, addresses })
     // Scores arrive without any pool (the worker's first step).
     for (const { worker } of cluster.workers) {
@@ -37,29 +32,7 @@ describe('mining on a live cluster', () => {
       expect(info.score).toBeGreaterThan(0)
     }
     // Each operator opens a pool, binds its worker and stakes from the genesis supply.
-    const genesis = getMining({
-      publicClient: ledger.publicClient,
-      walletClient: ledger.as(0).walletClient,
-      addresses,
-    })
-    const pools: number[] = []
-    for (const { worker } of cluster.workers) {
-      const operator = (await ledger.owner.registry.read.getWorker([worker.address])).operator
-      const index = Array.from({ length: 10 }, (_, i) => i).find((i) => devAccount(i).address === operator)
-      if (index === undefined) throw new Error(`operator ${operator} is not a dev account`)
-      const mining = getMining({
-        publicClient: ledger.publicClient,
-        walletClient: ledger.as(index).walletClient,
-        addresses,
-      })
-      const { result: pool } = await mining.pools.simulate.createPool([1_000], { account: operator })
-      await wait(await mining.pools.write.createPool([1_000]))
-      await wait(await mining.pools.write.bindWorker([pool, worker.address]))
-      await wait(await genesis.token.write.transfer([operator, 1_000n * VEIL]))
-      await wait(await mining.token.write.approve([addresses.pools, 1_000n * VEIL]))
-      await wait(await mining.pools.write.deposit([pool, 1_000n * VEIL]))
-      pools.push(pool)
-    }
+    const pools = await cluster.openPools({ stake: 1_000n * VEIL })
     // Heartbeats in two epochs settle the first: rewards reach the pools.
     const deadline = Date.now() + 40_000
     let settled = 0

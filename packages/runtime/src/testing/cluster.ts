@@ -10,6 +10,7 @@ import {
   deployMining,
   devAccount,
   explainLedgerError,
+  getMining,
   type MiningParams,
 } from '@veil/ledger'
 import { startTestLedger, type TestLedger } from '@veil/ledger/testing'
@@ -46,6 +47,8 @@ export interface TestWorker {
   /** State digest after every block this worker committed, in order. */
   digests: BlockDigest[]
   receipts: CommandReceipt[]
+  /** The dev account index of the worker's operator (unless the test gave its own operator). */
+  operatorIndex?: number
 }
 
 /**
@@ -80,6 +83,11 @@ export interface TestCluster {
     args: unknown[],
     from?: number,
   ): Promise<{ txHash: Hex; blockNumber: bigint }>
+  /**
+   * Mining clusters only: each worker's operator opens a pool (10 % commission), binds its worker and,
+   * with `stake`, stakes that much VEIL from the genesis supply. Resolves with the pools, by worker.
+   */
+  openPools(options?: { stake?: bigint }): Promise<number[]>
   /** Waits until every running worker has processed the chain head. */
   settle(timeoutMs?: number): Promise<bigint>
   stop(): Promise<void>
@@ -173,16 +181,18 @@ export async function startTestCluster(
   const workers: TestWorker[] = []
   let operatorIndex = 2
   const addWorker = async (extra: Partial<WorkerOptions> & { dataDir?: string } = {}) => {
+    const index = (operatorIndex++ % 8) + 2
     const entry: TestWorker = {
       worker: undefined as unknown as Worker,
       dataDir: extra.dataDir ?? mkdtempSync(join(root, 'worker-')),
       digests: [],
       receipts: [],
+      ...(extra.operator ? {} : { operatorIndex: index }),
     }
     entry.worker = new Worker({
       network,
       dataDir: entry.dataDir,
-      operator: devAccount((operatorIndex++ % 8) + 2),
+      operator: devAccount(index),
       pollIntervalMs: 50,
       tee: testWorkerTee(),
       ...options.workerOptions,
@@ -225,6 +235,32 @@ export async function startTestCluster(
     return { txHash: receipt.transactionHash, blockNumber: receipt.blockNumber }
   }
 
+  const openPools = async ({ stake = 0n }: { stake?: bigint } = {}) => {
+    const addresses = network.mining
+    if (!addresses) throw new Error('openPools needs a cluster started with `mining`')
+    const genesis = getMining({
+      publicClient: ledger.publicClient,
+      walletClient: ledger.as(0).walletClient,
+      addresses,
+    })
+    const pools: number[] = []
+    for (const { worker, operatorIndex: index } of workers) {
+      if (index === undefined) throw new Error(`worker ${worker.address} has an operator the test chose`)
+      const { account, walletClient } = ledger.as(index)
+      const own = getMining({ publicClient: ledger.publicClient, walletClient, addresses })
+      const { result: pool } = await own.pools.simulate.createPool([1_000], { account })
+      await send('createPool', () => own.pools.write.createPool([1_000]))
+      await send('bindWorker', () => own.pools.write.bindWorker([pool, worker.address]))
+      if (stake > 0n) {
+        await send('transfer', () => genesis.token.write.transfer([account.address, stake]))
+        await send('approve', () => own.token.write.approve([addresses.pools, stake]))
+        await send('deposit', () => own.pools.write.deposit([pool, stake]))
+      }
+      pools.push(pool)
+    }
+    return pools
+  }
+
   const settle = async (timeoutMs = 30_000) => {
     const head = await ledger.publicClient.getBlockNumber({ cacheTime: 0 })
     await Promise.all(workers.map((w) => w.worker.chainFollower?.waitForBlock(head, timeoutMs)))
@@ -238,5 +274,5 @@ export async function startTestCluster(
     rmSync(root, { recursive: true, force: true })
   }
 
-  return { ledger, kms, network, root, workers, addWorker, deploy, submit, settle, stop }
+  return { ledger, kms, network, root, workers, addWorker, deploy, submit, openPools, settle, stop }
 }
