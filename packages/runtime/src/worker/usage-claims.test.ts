@@ -1,7 +1,7 @@
 import { silentLogger } from '@veil/protocol'
 import { describe, expect, it } from 'vitest'
 import { UsageMeter } from '../api/usage.js'
-import { type BillingChain, UsageClaimer, type UsageReceipt } from './usage-claims.js'
+import { type BillingChain, claimInterval, UsageClaimer, type UsageReceipt } from './usage-claims.js'
 
 const SELF = '0x00000000000000000000000000000000000000a1'
 
@@ -137,5 +137,15 @@ describe('UsageClaimer', () => {
     await claimer.stop()
     await round
     expect(claims).toHaveLength(1)
+  })
+})
+
+describe('claimInterval', () => {
+  it('keeps the timer within [1 s, 1 h], so a month-long epoch cannot overflow it into a busy loop', () => {
+    expect(claimInterval(10_000)).toBe(10_000)
+    expect(claimInterval(0)).toBe(1_000)
+    expect(claimInterval(30 * 24 * 3_600_000)).toBe(3_600_000) // past setTimeout's 2^31 ms
+    expect(claimInterval(Number.NaN)).toBe(3_600_000)
+    expect(claimInterval(Number.POSITIVE_INFINITY)).toBe(3_600_000)
   })
 })

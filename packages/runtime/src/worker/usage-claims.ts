@@ -48,6 +48,7 @@ export interface UsageClaimerOptions {
    */
   chargedContracts?: () => readonly string[]
   /** Milliseconds between rounds (the worker uses the mining epoch length). */
+  /** Clamped to [1 s, 1 h]: a long epoch must not overflow the timer (Node fires it at once then). */
   intervalMs: number
   logger: Logger
   /** Called after each claim that landed (tests, metrics). */
@@ -97,7 +98,7 @@ export class UsageClaimer implements Startable {
     if (this.#stopped) return
     this.#timer = setTimeout(() => {
       void this.claimNow().finally(() => this.#schedule())
-    }, this.#options.intervalMs)
+    }, claimInterval(this.#options.intervalMs))
   }
 
   async #claimAll(): Promise<void> {
@@ -155,6 +156,11 @@ export class UsageClaimer implements Startable {
   #restore(contractId: string, usage: QueryUsage): void {
     this.#options.meter.restore(contractId, usage)
   }
+}
+
+/** The delay between claim rounds: `intervalMs` within [1 s, 1 h] (NaN and non-finite give 1 h). */
+export function claimInterval(intervalMs: number): number {
+  return Number.isFinite(intervalMs) ? Math.min(3_600_000, Math.max(1_000, intervalMs)) : 3_600_000
 }
 
 /** Gas limit of a claim (measured well under half of this). */
