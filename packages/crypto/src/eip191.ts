@@ -7,7 +7,6 @@
  * signs messages cannot be tricked into signing either.
  */
 
-import { keccak_256 } from '@noble/hashes/sha3.js'
 import type { Address, Hex } from '@veil/protocol'
 import { concat } from './bytes.js'
 import {
@@ -17,6 +16,7 @@ import {
   SignatureInputError,
   signChecked,
 } from './ethereum.js'
+import { keccak256Unchecked as keccak_256 } from './keccak.js'
 
 const utf8 = new TextEncoder()
 const PREFIX = '\x19Ethereum Signed Message:\n'

@@ -8,9 +8,9 @@
  */
 
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { keccak_256 } from '@noble/hashes/sha3.js'
 import { type Address, type Hex, isAddress, VeilError } from '@veil/protocol'
 import { parseBytes, toHex } from './bytes.js'
+import { keccak256Unchecked as keccak_256 } from './keccak.js'
 
 const N = secp256k1.Point.Fn.ORDER
 const HALF_N = N >> 1n

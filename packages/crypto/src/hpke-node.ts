@@ -284,6 +284,27 @@ export function decap(enc: Uint8Array, recipientPrivateKey: Uint8Array): Uint8Ar
 
 // ── Key schedule and contexts ──────────────────────────────────────────────────────────────────────
 
+// key_schedule_context = mode ‖ psk_id_hash ‖ info_hash depends only on the suite and the info, which a
+// worker passes as the same array for every query to a contract: computed once per (array, suite). A hit
+// is used only while the array still holds the bytes it was computed from.
+const contextCache = new WeakMap<Uint8Array, { bytes: Buffer; bySuite: Map<HpkeAead, Uint8Array> }>()
+
+function scheduleContext(suite: Suite, info: Uint8Array): Uint8Array {
+  let entry = contextCache.get(info)
+  if (entry !== undefined && !entry.bytes.equals(info)) entry = undefined
+  if (entry === undefined) {
+    entry = { bytes: Buffer.from(info), bySuite: new Map() }
+    contextCache.set(info, entry)
+  }
+  let context = entry.bySuite.get(suite.aead)
+  if (context === undefined) {
+    const infoHash = labeledExtract(suite.prefix, EMPTY, LABEL.infoHash, info)
+    context = concat(Uint8Array.of(MODE_BASE), suite.pskIdHash, infoHash)
+    entry.bySuite.set(suite.aead, context)
+  }
+  return context
+}
+
 /** @internal RFC 9180 §5.1 KeySchedule, base mode (psk = psk_id = ""). */
 export function keySchedule(
   suite: Suite,
@@ -291,8 +312,7 @@ export function keySchedule(
   info: Uint8Array,
 ): { key: Uint8Array; baseNonce: Uint8Array; exporterSecret: Uint8Array } {
   const { prefix, spec } = suite
-  const infoHash = labeledExtract(prefix, EMPTY, LABEL.infoHash, info)
-  const context = concat(Uint8Array.of(MODE_BASE), suite.pskIdHash, infoHash)
+  const context = scheduleContext(suite, info)
   const secret = labeledExtract(prefix, sharedSecret, LABEL.secret, EMPTY)
   const schedule = {
     key: spec.keyLength === 0 ? EMPTY : labeledExpand(prefix, secret, LABEL.key, context, spec.keyLength),

@@ -157,38 +157,59 @@ export function encodeValue(value: unknown, path = 'value'): string {
   return encodeInto(value, path, 0, [])
 }
 
-function reviveNode(node: unknown, path: string): unknown {
+/**
+ * The path of the node being revived, as its keys from the root: kept as a stack and turned into text
+ * only for an error (building `root.a[3].b` for every node cost more than the rest of decoding).
+ */
+function pathText(root: string, keys: readonly (string | number)[]): string {
+  let out = root
+  for (const key of keys) out += typeof key === 'number' ? `[${key}]` : `.${key}`
+  return out
+}
+
+function reviveNode(node: unknown, root: string, keys: (string | number)[]): unknown {
   if (node === null || typeof node !== 'object') return node
-  if (Array.isArray(node)) return node.map((item, i) => reviveNode(item, `${path}[${i}]`))
+  if (Array.isArray(node)) {
+    const out = new Array<unknown>(node.length)
+    for (let i = 0; i < node.length; i++) {
+      keys.push(i)
+      out[i] = reviveNode(node[i], root, keys)
+      keys.pop()
+    }
+    return out
+  }
   const record = node as Record<string, unknown>
-  const keys = Object.keys(record)
-  if (keys.length === 1) {
-    const tag = keys[0]
+  const names = Object.keys(record)
+  if (names.length === 1) {
+    const tag = names[0]
     const payload = record[tag as string]
     if (tag === '$bigint') {
       if (typeof payload !== 'string' || !/^-?(0|[1-9][0-9]*)$/.test(payload) || payload === '-0') {
-        throw new ValueEncodingError(path, 'malformed $bigint')
+        throw new ValueEncodingError(pathText(root, keys), 'malformed $bigint')
       }
       return BigInt(payload)
     }
     if (tag === '$bytes') {
-      if (typeof payload !== 'string') throw new ValueEncodingError(path, 'malformed $bytes')
+      if (typeof payload !== 'string') throw new ValueEncodingError(pathText(root, keys), 'malformed $bytes')
       return base64urlToBytes(payload)
     }
   }
   const out: Record<string, unknown> = {}
-  for (const key of keys) {
-    if (key.charCodeAt(0) === 36 && key.charCodeAt(1) !== 36) {
-      throw new ValueEncodingError(path, `unknown tag or unescaped key "${key}"`)
+  for (const key of names) {
+    const escaped = key.charCodeAt(0) === 36
+    if (escaped && key.charCodeAt(1) !== 36) {
+      throw new ValueEncodingError(pathText(root, keys), `unknown tag or unescaped key "${key}"`)
     }
-    const plainKey = key.charCodeAt(0) === 36 ? key.slice(1) : key
-    // defineProperty, not assignment: a key named "__proto__" must stay data, never a prototype.
-    Object.defineProperty(out, plainKey, {
-      value: reviveNode(record[key], `${path}.${plainKey}`),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    })
+    const plainKey = escaped ? key.slice(1) : key
+    keys.push(plainKey)
+    const value = reviveNode(record[key], root, keys)
+    keys.pop()
+    if (plainKey === '__proto__') {
+      // defineProperty, not assignment: a key named "__proto__" must stay data, never a prototype.
+      Object.defineProperty(out, plainKey, { value, enumerable: true, writable: true, configurable: true })
+    } else {
+      out[plainKey] = value
+    }
   }
   return out
 }
@@ -201,5 +222,5 @@ export function decodeValue(text: string, path = 'value'): unknown {
   } catch (error) {
     throw new ValueEncodingError(path, `not valid JSON (${(error as Error).message})`)
   }
-  return reviveNode(parsed, path)
+  return reviveNode(parsed, path, [])
 }

@@ -7,7 +7,8 @@ describe('the performance benchmark', () => {
     // Same work: the same fuel and results on every run (and every machine); only the time differs.
     expect(second.fuelPerRound).toBe(first.fuelPerRound)
     expect(second.digest).toBe(first.digest)
-    expect(first.fuelPerRound).toBe(150_504)
+    // Pinned: a change here changes every worker's score (the prelude's dispatch is part of each round).
+    expect(first.fuelPerRound).toBe(148_717)
     expect(first.score).toBeGreaterThanOrEqual(1)
     expect(Number.isInteger(first.score)).toBe(true)
   })
