@@ -5,6 +5,7 @@ import {
   type Address,
   getAddress,
   type Hex,
+  hashStruct,
   hashTypedData,
   recoverTypedDataAddress,
   toHex,
@@ -17,6 +18,8 @@ import { describe, expect, it } from 'vitest'
 import {
   type AnswerMessage,
   hashAnswer,
+  hashAnswerBatch,
+  hashAnswerStruct,
   hashDomain,
   hashQueryAuth,
   hashQueryCall,
@@ -29,6 +32,7 @@ import {
   recoverSession,
   type SessionMessage,
   signAnswer,
+  signAnswerBatch,
   signQueryAuth,
   signSession,
   VEIL_EIP712_TYPES,
@@ -46,6 +50,7 @@ import {
   SignatureInvalidError,
   signTypedHash,
 } from './ethereum.js'
+import { merkleTree } from './merkle.js'
 
 const N = secp256k1.Point.Fn.ORDER
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
@@ -110,6 +115,24 @@ describe('EIP-712 hashes equal viem hashTypedData', () => {
           message: m,
         })
         expect(hexOf(hashAnswer(d, m))).toBe(theirs)
+      }),
+      RUNS,
+    )
+  })
+
+  it('AnswerBatch, and an Answer struct hash (the batch leaf)', () => {
+    fc.assert(
+      fc.property(domain, answer, hex32, (d, m, root) => {
+        const batch = hashTypedData({
+          domain: viemDomain(d),
+          types: VEIL_EIP712_TYPES,
+          primaryType: 'AnswerBatch',
+          message: { root },
+        })
+        expect(hexOf(hashAnswerBatch(d, root))).toBe(batch)
+        expect(hexOf(hashAnswerStruct(m))).toBe(
+          hashStruct({ types: VEIL_EIP712_TYPES, primaryType: 'Answer', data: m }),
+        )
       }),
       RUNS,
     )
@@ -212,6 +235,50 @@ describe('signatures equal viem signTypedData and recover like viem', () => {
       }),
       { numRuns: 20 },
     )
+  })
+
+  it('a batch signature recovers for every answer of the batch with its proof, and for nothing else', async () => {
+    const secret: Hex = `0x${'42'.repeat(32)}`
+    const key = privateKeyToAccount(secret)
+    const d: VeilDomain = { chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' }
+    fc.assert(
+      fc.property(fc.array(answer, { minLength: 2, maxLength: 20 }), (answers) => {
+        const { root, proofs } = merkleTree(answers.map(hashAnswerStruct))
+        const signature = signAnswerBatch(secret, d, root)
+        answers.forEach((m, i) => {
+          const proof = proofs[i] ?? []
+          expect(recoverAnswerSigner(d, m, signature, proof)).toBe(key.address)
+          // Another block, or the proof of another answer: some other address (never the worker's).
+          expect(recoverAnswerSigner(d, { ...m, block: BigInt(m.block) ^ 1n }, signature, proof)).not.toBe(
+            key.address,
+          )
+          // Without its proof, a batch signature is no Answer signature.
+          expect(recoverAnswerSigner(d, m, signature)).not.toBe(key.address)
+        })
+      }),
+      { numRuns: 20 },
+    )
+    // viem agrees on what was signed.
+    const m = {
+      request: hexOf(new Uint8Array(32).fill(1)),
+      response: hexOf(new Uint8Array(32).fill(2)),
+      contractId: 1n,
+      block: 9n,
+    }
+    const other = { ...m, block: 10n }
+    const { root } = merkleTree([hashAnswerStruct(m), hashAnswerStruct(other)])
+    const signature = signAnswerBatch(secret, d, root)
+    expect(
+      await recoverTypedDataAddress({
+        domain: viemDomain(d),
+        types: VEIL_EIP712_TYPES,
+        primaryType: 'AnswerBatch',
+        message: { root: hexOf(root) },
+        signature,
+      }),
+    ).toBe(key.address)
+    expect(() => recoverAnswerSigner(d, m, signature, ['0x12'])).toThrow(SignatureInputError)
+    expect(() => recoverAnswerSigner(d, m, signature, new Array(33).fill(hexOf(root)))).toThrow(/at most 32/)
   })
 
   it('signTypedHash: 65 bytes, v ∈ {27, 28}, low s; recoverAddress agrees with viem', async () => {

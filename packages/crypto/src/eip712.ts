@@ -1,9 +1,10 @@
 /**
- * EIP-712 typed data of docs/protocol.md — exactly three structs under the domain
+ * EIP-712 typed data of docs/protocol.md — exactly four structs under the domain
  * `{ name: "Veil", version: "1", chainId, verifyingContract: <Registry> }`:
  *
  * ```
  * Answer(bytes32 request,bytes32 response,uint64 contractId,uint64 block)          signed by a worker
+ * AnswerBatch(bytes32 root)     signed by a worker: the Merkle root of several Answers' struct hashes
  * QueryAuth(uint64 contractId,bytes32 call,bytes16 nonce,uint64 timestamp,address worker)  by a caller
  * Session(address key,uint64 expires)                                              by a wallet, once
  * ```
@@ -26,6 +27,7 @@ import {
   signTypedHash,
   type TypedHashSigner,
 } from './ethereum.js'
+import { MAX_MERKLE_PROOF_LENGTH, processMerkleProof } from './merkle.js'
 
 /** A uint64 field: bigint or a non-negative safe-integer number. */
 export type Uint64 = bigint | number
@@ -87,6 +89,7 @@ export const VEIL_EIP712_TYPES = {
     { name: 'contractId', type: 'uint64' },
     { name: 'block', type: 'uint64' },
   ],
+  AnswerBatch: [{ name: 'root', type: 'bytes32' }],
   QueryAuth: [
     { name: 'contractId', type: 'uint64' },
     { name: 'call', type: 'bytes32' },
@@ -108,6 +111,7 @@ const DOMAIN_TYPEHASH = typeHash(
 const NAME_HASH = keccak256(utf8.encode(VEIL_EIP712_NAME))
 const VERSION_HASH = keccak256(utf8.encode(VEIL_EIP712_VERSION))
 const ANSWER_TYPEHASH = typeHash('Answer(bytes32 request,bytes32 response,uint64 contractId,uint64 block)')
+const ANSWER_BATCH_TYPEHASH = typeHash('AnswerBatch(bytes32 root)')
 const QUERY_AUTH_TYPEHASH = typeHash(
   'QueryAuth(uint64 contractId,bytes32 call,bytes16 nonce,uint64 timestamp,address worker)',
 )
@@ -175,9 +179,26 @@ function digest(fn: string, domain: VeilDomain, structHash: Uint8Array): Uint8Ar
  *   { request: hashQueryRequest(enc, ct), response: keccak256(answerCt), contractId: 1n, block: 42n })
  */
 export function hashAnswer(domain: VeilDomain, message: AnswerMessage): Uint8Array {
-  const fn = 'hashAnswer'
+  return digest('hashAnswer', domain, answerStruct('hashAnswer', message))
+}
+
+/**
+ * The EIP-712 struct hash of an `Answer` (`hashStruct`, without the domain): the leaf of an answer in an
+ * `AnswerBatch` tree.
+ */
+export function hashAnswerStruct(message: AnswerMessage): Uint8Array {
+  return answerStruct('hashAnswerStruct', message)
+}
+
+/** The EIP-712 digest of an `AnswerBatch` (what a worker signs for a batch of answers). */
+export function hashAnswerBatch(domain: VeilDomain, root: Bytes32): Uint8Array {
+  const fn = 'hashAnswerBatch'
+  return digest(fn, domain, keccak256(concat(ANSWER_BATCH_TYPEHASH, checkHash(fn, root, 'root'))))
+}
+
+function answerStruct(fn: string, message: AnswerMessage): Uint8Array {
   checkObject(fn, 'message', message)
-  const struct = keccak256(
+  return keccak256(
     concat(
       ANSWER_TYPEHASH,
       checkHash(fn, message.request, 'message.request'),
@@ -186,7 +207,6 @@ export function hashAnswer(domain: VeilDomain, message: AnswerMessage): Uint8Arr
       word(uint(fn, 'message.block', message.block, UINT64_LIMIT)),
     ),
   )
-  return digest(fn, domain, struct)
 }
 
 /** The EIP-712 digest of a `QueryAuth`. */
@@ -269,13 +289,37 @@ export function signAnswer(signer: Signer, domain: VeilDomain, message: AnswerMe
   return signDigest('signAnswer', signer, hashAnswer(domain, message))
 }
 
-/** The address that signed an `Answer` (check it is an active worker before trusting the answer). */
+/**
+ * A worker's signature of an `AnswerBatch`: one signature for many answers, each of which then carries
+ * its Merkle proof to `root` (see `merkle.ts`).
+ */
+export function signAnswerBatch(signer: Signer, domain: VeilDomain, root: Bytes32): Hex {
+  return signDigest('signAnswerBatch', signer, hashAnswerBatch(domain, root))
+}
+
+/**
+ * The address that signed an answer (check it is an active worker before trusting the answer): of its
+ * `Answer` signature, or, given the answer's Merkle `proof` (one or more hashes), of the `AnswerBatch`
+ * whose root the answer's struct hash and the proof lead to.
+ */
 export function recoverAnswerSigner(
   domain: VeilDomain,
   message: AnswerMessage,
   signature: Hex | Uint8Array,
+  proof?: readonly Bytes32[],
 ): Address {
-  return recoverAddress(hashAnswer(domain, message), signature)
+  if (proof === undefined || proof.length === 0) return recoverAddress(hashAnswer(domain, message), signature)
+  const fn = 'recoverAnswerSigner'
+  if (!Array.isArray(proof) || proof.length > MAX_MERKLE_PROOF_LENGTH) {
+    throw new SignatureInputError(
+      fn,
+      'proof',
+      `must be an array of at most ${MAX_MERKLE_PROOF_LENGTH} hashes`,
+    )
+  }
+  const siblings = proof.map((node, i) => checkHash(fn, node, `proof[${i}]`))
+  const root = processMerkleProof(answerStruct(fn, message), siblings)
+  return recoverAddress(hashAnswerBatch(domain, root), signature)
 }
 
 /** A caller's (wallet's or session key's) signature of a `QueryAuth`. */

@@ -7,8 +7,15 @@ import * as web from './web.js'
 
 const SRC = dirname(fileURLToPath(import.meta.url))
 const PROTOCOL_SRC = resolve(SRC, '../../protocol/src')
-// Packages the browser entry may pull in: all run on WebCrypto or pure JS.
-const ALLOWED_PACKAGES = ['@hpke/core', '@noble/ciphers', '@noble/curves', '@noble/hashes', '@veil/protocol']
+// Packages the browser entry may pull in: all run on WebCrypto, WebAssembly or pure JS.
+const ALLOWED_PACKAGES = [
+  '@hpke/core',
+  '@noble/ciphers',
+  '@noble/curves',
+  '@noble/hashes',
+  '@veil/protocol',
+  'hash-wasm',
+]
 
 /** Every module specifier reachable from `entry` through relative imports (import and export-from). */
 function importGraph(entry: string): { files: string[]; specifiers: string[] } {
@@ -56,6 +63,8 @@ describe('@veil/crypto/web', () => {
         'ethereum.ts',
         'hpke-web.ts',
         'hpke.ts',
+        'keccak.ts',
+        'merkle.ts',
         'web.ts',
       ].sort(),
     )

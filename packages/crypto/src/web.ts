@@ -31,6 +31,8 @@ export {
 export {
   type AnswerMessage,
   hashAnswer,
+  hashAnswerBatch,
+  hashAnswerStruct,
   hashDomain,
   hashQueryAuth,
   hashQueryCall,
@@ -45,6 +47,7 @@ export {
   type SessionMessage,
   type Signer,
   signAnswer,
+  signAnswerBatch,
   signQueryAuth,
   signSession,
   type Uint64,
@@ -101,3 +104,5 @@ export {
   type X25519KeyPair,
 } from './hpke.js'
 export { webHpke } from './hpke-web.js'
+export { keccakImplementation, keccakReady } from './keccak.js'
+export { hashMerklePair, MAX_MERKLE_PROOF_LENGTH, merkleTree, processMerkleProof } from './merkle.js'

@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 /// @title Veil worker registry
@@ -39,6 +40,8 @@ contract Registry is Ownable2Step, EIP712 {
     /// @notice EIP-712 type of a worker's signed answer to a query (see docs/protocol.md).
     bytes32 public constant ANSWER_TYPEHASH =
         keccak256("Answer(bytes32 request,bytes32 response,uint64 contractId,uint64 block)");
+    /// @notice One signature over many answers: the Merkle root of their `Answer` struct hashes.
+    bytes32 public constant ANSWER_BATCH_TYPEHASH = keccak256("AnswerBatch(bytes32 root)");
     uint256 public constant MAX_ENDPOINT_BYTES = 256;
 
     /// @notice True while the ledger accepts simulated (development) attestation. Can only be turned off.
@@ -211,6 +214,25 @@ contract Registry is Ownable2Step, EIP712 {
         bytes32 digest =
             _hashTypedDataV4(keccak256(abi.encode(ANSWER_TYPEHASH, request, response, contractId, blockNumber)));
         worker = ECDSA.recover(digest, signature);
+        if (!isActiveWorker(worker)) revert NotActiveWorker(worker);
+    }
+
+    /// @notice Checks an answer a worker signed as one of a batch (an answer that carries a `proof`):
+    /// the answer's `Answer` struct hash and the proof lead to a Merkle root (OpenZeppelin MerkleProof,
+    /// sorted pairs); recovers the EIP-712 `AnswerBatch(root)` signer and returns it if it is an active
+    /// worker; reverts with NotActiveWorker otherwise.
+    /// @param proof the answer's sibling hashes, leaf level first
+    function verifyBatchedAnswer(
+        bytes32 request,
+        bytes32 response,
+        uint64 contractId,
+        uint64 blockNumber,
+        bytes32[] calldata proof,
+        bytes calldata signature
+    ) external view returns (address worker) {
+        bytes32 leaf = keccak256(abi.encode(ANSWER_TYPEHASH, request, response, contractId, blockNumber));
+        bytes32 root = MerkleProof.processProofCalldata(proof, leaf);
+        worker = ECDSA.recover(_hashTypedDataV4(keccak256(abi.encode(ANSWER_BATCH_TYPEHASH, root))), signature);
         if (!isActiveWorker(worker)) revert NotActiveWorker(worker);
     }
 

@@ -73,6 +73,8 @@ export interface ClientResult {
   exhausted: boolean
   /** Server process CPU time (user + system) per request in the timed window, in µs. */
   server_cpu_us: number
+  /** Answers per signature in the timed window (the worker's `veil_answer_batch_size`); 0 for the echo. */
+  answers_per_signature: number
   /** This client's CPU time per request in the timed window, in µs. */
   client_cpu_us: number
 }
@@ -153,23 +155,38 @@ async function main(config: ClientConfig): Promise<ClientResult> {
   }
   latencies.sort((x, y) => x - y)
 
-  const serverCpuSeconds = async (): Promise<number> => {
-    const response = await fetch(config.serverCpu.url)
-    if (config.serverCpu.format === 'cpu-usage') {
-      const usage = (await response.json()) as NodeJS.CpuUsage
-      return (usage.user + usage.system) / 1e6
+  /**
+   * The server's CPU seconds and, for the worker, its answer-batch histogram (answers, signatures), in one
+   * request. Retried once: an idle keep-alive connection the server just closed fails the first try.
+   */
+  const serverReadings = async (): Promise<{ cpu: number; answers: number; signatures: number }> => {
+    let text: string
+    try {
+      text = await (await fetch(config.serverCpu.url)).text()
+    } catch {
+      text = await (await fetch(config.serverCpu.url, { headers: { connection: 'close' } })).text()
     }
-    const line = (await response.text())
-      .split('\n')
-      .find((l) => l.startsWith('veil_worker_process_cpu_seconds_total '))
-    if (!line) throw new Error('the worker reports no veil_worker_process_cpu_seconds_total')
-    return Number(line.split(' ')[1])
+    if (config.serverCpu.format === 'cpu-usage') {
+      const usage = JSON.parse(text) as NodeJS.CpuUsage
+      return { cpu: (usage.user + usage.system) / 1e6, answers: 0, signatures: 0 }
+    }
+    const lines = text.split('\n')
+    const value = (name: string) => {
+      const line = lines.find((l) => l.startsWith(`${name} `))
+      if (!line) throw new Error(`the worker reports no ${name}`)
+      return Number(line.split(' ')[1])
+    }
+    return {
+      cpu: value('veil_worker_process_cpu_seconds_total'),
+      answers: value('veil_answer_batch_size_sum'),
+      signatures: value('veil_answer_batch_size_count'),
+    }
   }
 
   /** Keeps `concurrency` requests in flight for `seconds` or until `count` prepared requests are used. */
   const window = async (seconds: number, count: number) => {
     const batch = Array.from({ length: count }, prepare)
-    const serverBefore = await serverCpuSeconds()
+    const before = await serverReadings()
     const clientBefore = process.cpuUsage()
     let next = 0
     let completed = 0
@@ -194,7 +211,9 @@ async function main(config: ClientConfig): Promise<ClientResult> {
     )
     const elapsed = (performance.now() - started) / 1000
     const client = process.cpuUsage(clientBefore)
-    const server = (await serverCpuSeconds()) - serverBefore
+    const after = await serverReadings()
+    const server = after.cpu - before.cpu
+    const signatures = after.signatures - before.signatures
     for (const check of deferred) check()
     return {
       opsPerSecond: completed / elapsed,
@@ -202,6 +221,7 @@ async function main(config: ClientConfig): Promise<ClientResult> {
       verified,
       exhausted: next >= batch.length,
       serverCpuUs: (server * 1e6) / completed,
+      answersPerSignature: signatures > 0 ? (after.answers - before.answers) / signatures : 0,
       clientCpuUs: (client.user + client.system) / completed,
     }
   }
@@ -221,6 +241,7 @@ async function main(config: ClientConfig): Promise<ClientResult> {
     verified: timed.verified,
     exhausted: timed.exhausted,
     server_cpu_us: Math.round(timed.serverCpuUs),
+    answers_per_signature: round(timed.answersPerSignature),
     client_cpu_us: Math.round(timed.clientCpuUs),
   }
 }
@@ -278,7 +299,7 @@ function makePreparer(config: ClientConfig): () => Prepared {
         if (outcome.ok !== true) throw new Error(`the query answered ${JSON.stringify(outcome)}`)
       },
       later: (answer) => {
-        const a = answer as { ct: string; block: string; signature: Hex }
+        const a = answer as { ct: string; block: string; signature: Hex; proof?: Hex[] }
         const signer = recoverAnswerSigner(
           domain,
           {
@@ -288,6 +309,7 @@ function makePreparer(config: ClientConfig): () => Prepared {
             block: BigInt(a.block),
           },
           a.signature,
+          a.proof,
         )
         if (signer.toLowerCase() !== q.worker.toLowerCase())
           throw new Error(`the answer is signed by ${signer}, not by the worker ${q.worker}`)

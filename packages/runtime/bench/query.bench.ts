@@ -145,6 +145,7 @@ export async function run(report: Reporter): Promise<void> {
       ops_per_s: ours.ops_per_s,
       verified: ours.verified,
       server_cpu_us: ours.server_cpu_us,
+      answers_per_signature: ours.answers_per_signature,
       client_cpu_us: ours.client_cpu_us,
       baseline_p50_ms: baseline.p50_ms,
       baseline_p99_ms: baseline.p99_ms,

@@ -191,7 +191,10 @@ describe('billing on a live cluster', () => {
       const metered = decodeMiningLogs(logs)
         .flatMap((e) => (e.eventName === 'UsageClaimed' && e.args.contractId === id ? [e.args.queries] : []))
         .reduce((sum, n) => sum + n, 0n)
-      if (metered === queries + 1n) break
+      // One job run, or two when the first runner was too slow (a loaded machine) and the next took
+      // over after its takeover delay: both ran, so both are metered.
+      if (metered === queries + 1n || metered === queries + 2n) break
+      expect(metered).toBeLessThan(queries + 3n)
       if (Date.now() > deadline + 15_000) throw new Error(`${metered} of ${queries + 1n} runs claimed`)
       await new Promise((resolve) => setTimeout(resolve, 250))
     }

@@ -61,6 +61,7 @@ export const queryCommand: Command = {
           fuel: answer.fuel,
           signatureValid: answer.signatureValid,
           signature: answer.signature,
+          ...(answer.proof ? { proof: answer.proof } : {}),
         }),
       )
     } else {

@@ -7,6 +7,7 @@ import {
   recoverQueryCaller,
   setupBaseR,
   signAnswer,
+  signAnswerBatch,
   type TypedHashSigner,
   type VeilDomain,
 } from '@veil/crypto'
@@ -51,6 +52,7 @@ export function createNodeQueryCrypto(options: {
     seal: (aead, key, nonce, aad, plaintext) => aeadSeal({ aead, key, nonce, aad, plaintext }),
     keccak256,
     signAnswer: (answer) => signAnswer(answerSigner(), domain, answer),
+    signAnswerBatch: (root) => signAnswerBatch(answerSigner(), domain, root),
     // recoverQueryCaller also requires the recovered signer to be the address the proof names.
     verifyAuth: (auth, query) =>
       recoverQueryCaller(domain, auth, query, { now: Math.floor(options.clock.now() / 1000) }),

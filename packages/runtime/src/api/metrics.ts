@@ -10,6 +10,12 @@ export class WorkerMetrics {
     buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],
   })
+  readonly answerBatch = new Histogram({
+    name: 'veil_answer_batch_size',
+    help: 'Answers signed with one signature (one event-loop turn; 1 = a plain Answer signature)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  })
   readonly commandFuel = new Histogram({
     name: 'veil_command_fuel',
     help: 'Fuel used per executed command',

@@ -1,3 +1,4 @@
+import type { AnswerMessage } from '@veil/crypto'
 import {
   base64urlToBytes,
   bytesToBase64url,
@@ -20,10 +21,12 @@ import { readSecrets } from '../follower/system-state.js'
 import { type OffChainServices, offChainHost, readOnlyStorage } from '../offchain/host.js'
 import { reportedError } from '../sandbox/index.js'
 import type { ContractKeyring, StateStore } from '../state/index.js'
+import { AnswerSigner } from './answer-signer.js'
 import { ApiError } from './errors.js'
 import { answerLogsQuery, queryLogText } from './logs.js'
 import type { WorkerMetrics } from './metrics.js'
 import { NonceWindow } from './nonces.js'
+import type { OpenedRequest, OpenParams } from './open-thread.js'
 import type { UsageMeter } from './usage.js'
 
 export type QueryAead = 'aes-128-gcm' | 'chacha20-poly1305'
@@ -52,7 +55,9 @@ export interface QueryCrypto {
   ): Uint8Array
   keccak256(data: Uint8Array): Uint8Array
   /** EIP-712 `Answer` signature by the worker's identity key (65 bytes, 0x-hex). */
-  signAnswer(answer: { request: Hex; response: Hex; contractId: bigint; block: bigint }): Hex
+  signAnswer(answer: AnswerMessage): Hex
+  /** EIP-712 `AnswerBatch(root)` signature by the worker's identity key (answers signed per turn). */
+  signAnswerBatch(root: Uint8Array): Hex
   /** The address proven by a query's `auth`, or throws. */
   verifyAuth(
     auth: unknown,
@@ -81,7 +86,14 @@ export interface QueryServiceOptions {
   offChain?: OffChainServices
   /** Meters answered queries for usage receipts, on a network with billing. */
   usage?: UsageMeter
+  /**
+   * Opens requests off the event loop (the worker's `OpenThread`); without it, `crypto` opens them here.
+   * Both give identical bytes.
+   */
+  opener?: { open(params: OpenParams): Promise<OpenedRequest> }
 }
+
+const RESPONSE_KEY_LABEL = 'veil/v1/response'
 
 const AEAD_KEY_BYTES: Record<QueryAead, number> = { 'aes-128-gcm': 16, 'chacha20-poly1305': 32 }
 const ZERO_NONCE = new Uint8Array(12)
@@ -98,27 +110,43 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
 export class QueryService {
   /** Nonces answered within the replay window, by expiry; Map order is insertion order, i.e. by expiry. */
   /** The HPKE info of each contract's queries (the contracts a worker runs are few). */
-  private readonly infos = new Map<string, Uint8Array>()
+  private readonly infos = new Map<string, { text: string; bytes: Uint8Array }>()
   /** Contract records and code as of the committed block `deployedAt`, read once per block. */
   private readonly deployedContracts = new Map<string, DeployedContract>()
   private deployedAt: Hex | undefined
   private readonly skewMs: number
   private readonly nonces: NonceWindow
+  private readonly signer: AnswerSigner
+  /** The duration histogram's two series, bound once (prom-client hashes the labels on every call). */
+  private readonly durations:
+    | { answered: { observe(seconds: number): void }; refused: { observe(seconds: number): void } }
+    | undefined
 
   constructor(private readonly options: QueryServiceOptions) {
     this.skewMs = options.skewMs ?? 60_000
     this.nonces = new NonceWindow(2 * this.skewMs, options.maxNonces)
+    const { crypto, metrics } = options
+    this.signer = new AnswerSigner({
+      signAnswer: (answer) => crypto.signAnswer(answer),
+      signAnswerBatch: (root) => crypto.signAnswerBatch(root),
+      ...(metrics ? { onBatch: (size: number) => metrics.answerBatch.observe(size) } : {}),
+    })
+    this.durations = metrics && {
+      answered: metrics.queryDuration.labels({ outcome: 'answered' }),
+      refused: metrics.queryDuration.labels({ outcome: 'refused' }),
+    }
   }
 
   async answer(body: unknown): Promise<unknown> {
     const started = performance.now()
-    let outcome = 'refused'
+    let answered = false
     try {
       const result = await this.handle(body)
-      outcome = 'answered'
+      answered = true
       return result
     } finally {
-      this.options.metrics?.queryDuration.observe({ outcome }, (performance.now() - started) / 1000)
+      const series = answered ? this.durations?.answered : this.durations?.refused
+      series?.observe((performance.now() - started) / 1000)
     }
   }
 
@@ -127,19 +155,14 @@ export class QueryService {
     const request = parseEnvelope(body)
     const store = this.options.store()
     const engines = this.options.engines()
-    const cursor = store?.cursor()
+    let cursor = store?.cursor()
     if (!store || !engines || !cursor) {
       throw new ApiError(503, 'NOT_READY', 'the worker is not following the chain yet', {
         retryAfterSeconds: 1,
       })
     }
-    const deployed = this.deployed(store, cursor.hash, request.contract)
-    if (!deployed)
-      throw new ApiError(
-        404,
-        'UNKNOWN_CONTRACT',
-        `contract ${request.contract} is not deployed to this worker's cluster`,
-      )
+    let deployed = this.deployed(store, cursor.hash, request.contract)
+    if (!deployed) throw unknownContract(request.contract)
     const usage = this.options.usage
     const { price, balance } = deployed.billing
     if (usage && price > 0n && balance <= usage.pending(request.contract).charge) {
@@ -155,23 +178,47 @@ export class QueryService {
     let info = this.infos.get(request.contract)
     if (!info) {
       // Only deployed contracts get here, so the cache grows no faster than the cluster's contracts.
-      info = utf8.encode(
-        `veil/v1/query/${this.options.chainId}/${this.options.registry.toLowerCase()}/${worker.address.toLowerCase()}/${request.contract}`,
-      )
+      const text = `veil/v1/query/${this.options.chainId}/${this.options.registry.toLowerCase()}/${worker.address.toLowerCase()}/${request.contract}`
+      info = { text, bytes: utf8.encode(text) }
       this.infos.set(request.contract, info)
     }
-    let opened: ReturnType<QueryCrypto['openRequest']>
+    const keyLength = AEAD_KEY_BYTES[request.aead]
+    const opener = this.options.opener
+    let opened: { plaintext: Uint8Array; key: Uint8Array }
     try {
-      opened = crypto.openRequest({
-        privateKey: worker.x25519PrivateKey,
-        enc: request.enc,
-        ct: request.ct,
-        info,
-        aead: request.aead,
-      })
+      if (opener) {
+        opened = await opener.open({
+          enc: request.enc,
+          ct: request.ct,
+          infoKey: info.text,
+          aead: request.aead,
+          keyLabel: RESPONSE_KEY_LABEL,
+          keyLength,
+        })
+      } else {
+        const context = crypto.openRequest({
+          privateKey: worker.x25519PrivateKey,
+          enc: request.enc,
+          ct: request.ct,
+          info: info.bytes,
+          aead: request.aead,
+        })
+        opened = { plaintext: context.plaintext, key: context.exportSecret(RESPONSE_KEY_LABEL, keyLength) }
+      }
     } catch {
       // Tampered, truncated, or sealed to another worker's key: the reason is not ours to reveal.
       throw new ApiError(400, 'DECRYPT_FAILED', 'the request does not open with this worker’s key')
+    }
+    if (opener) {
+      // Blocks may have committed while the thread opened the request: answer at the latest one (the
+      // sandbox reads the latest committed state, and the answer must name the block it reflects).
+      const latest = store.cursor()
+      if (latest && latest.hash !== cursor.hash) {
+        cursor = latest
+        const current = this.deployed(store, cursor.hash, request.contract)
+        if (!current) throw unknownContract(request.contract)
+        deployed = current
+      }
     }
     const query = parseQuery(opened.plaintext)
     const now = this.options.clock.now()
@@ -256,21 +303,28 @@ export class QueryService {
     }
 
     const requestDigest = crypto.keccak256(concat(request.enc, request.ct))
-    const key = opened.exportSecret('veil/v1/response', AEAD_KEY_BYTES[request.aead])
     // The response key is fresh per request (exported from its own HPKE context), so a zero nonce is safe.
-    const sealed = crypto.seal(request.aead, key, ZERO_NONCE, requestDigest, utf8.encode(encodeValue(answer)))
-    const signature = crypto.signAnswer({
-      request: toHex(requestDigest),
-      response: toHex(crypto.keccak256(sealed)),
+    const sealed = crypto.seal(
+      request.aead,
+      opened.key,
+      ZERO_NONCE,
+      requestDigest,
+      utf8.encode(encodeValue(answer)),
+    )
+    const block = cursor.number
+    const { signature, proof } = await this.signer.sign({
+      request: requestDigest,
+      response: crypto.keccak256(sealed),
       contractId: BigInt(request.contract),
-      block: cursor.number,
+      block,
     })
     return {
       v: 1,
       worker: worker.address,
-      block: String(cursor.number),
+      block: String(block),
       ct: bytesToBase64url(sealed),
       signature,
+      ...(proof ? { proof } : {}),
     }
   }
 
@@ -321,6 +375,10 @@ export class QueryService {
     }
     return deployed
   }
+}
+
+function unknownContract(id: string): ApiError {
+  return new ApiError(404, 'UNKNOWN_CONTRACT', `contract ${id} is not deployed to this worker's cluster`)
 }
 
 interface DeployedContract {

@@ -142,6 +142,65 @@ describe('confidential requests against live workers', () => {
     ).rejects.toThrow(/NotActiveWorker/)
   })
 
+  it('signs the answers of one turn once: each verifies with its proof, in TypeScript and on chain', async () => {
+    const domain = { chainId: 31337, verifyingContract: cluster.ledger.addresses.registry }
+    // Queries that arrive together are answered in one event-loop turn and signed as one batch.
+    let batched: { sealed: ReturnType<typeof sealQuery>; json: Record<string, unknown> }[] = []
+    for (let attempt = 0; attempt < 20 && batched.length < 2; attempt++) {
+      const sent = Array.from({ length: 12 }, () => sealQuery(a, 'get', []))
+      const answers = await Promise.all(sent.map((sealed) => post(a.url, sealed.body)))
+      batched = answers
+        .map(({ json }, i) => ({ sealed: sent[i] as ReturnType<typeof sealQuery>, json }))
+        .filter(({ json }) => Array.isArray(json.proof))
+    }
+    expect(batched.length).toBeGreaterThanOrEqual(2)
+    for (const { sealed, json } of batched) {
+      expect(openAnswer(sealed, json)).toMatchObject({ ok: true, result: 7 })
+      const proof = json.proof as Hex[]
+      const message = {
+        request: toHex(hashQueryRequest(sealed.enc, sealed.ct)),
+        response: toHex(keccak256(base64urlToBytes(json.ct as string))),
+        contractId: counter,
+        block: BigInt(json.block as string),
+      }
+      expect(recoverAnswerSigner(domain, message, json.signature as Hex, proof).toLowerCase()).toBe(
+        a.address.toLowerCase(),
+      )
+      const args = [message.request, message.response, message.contractId, message.block] as const
+      const onChain = await cluster.ledger.publicClient.readContract({
+        address: cluster.ledger.addresses.registry,
+        abi: Registry.abi,
+        functionName: 'verifyBatchedAnswer',
+        args: [...args, proof, json.signature as Hex],
+      })
+      expect(onChain.toLowerCase()).toBe(a.address.toLowerCase())
+      // A batch signature is no Answer signature, and a forged response does not verify either.
+      await expect(
+        cluster.ledger.publicClient.readContract({
+          address: cluster.ledger.addresses.registry,
+          abi: Registry.abi,
+          functionName: 'verifyAnswer',
+          args: [...args, json.signature as Hex],
+        }),
+      ).rejects.toThrow(/NotActiveWorker|ECDSA/)
+      await expect(
+        cluster.ledger.publicClient.readContract({
+          address: cluster.ledger.addresses.registry,
+          abi: Registry.abi,
+          functionName: 'verifyBatchedAnswer',
+          args: [
+            message.request,
+            toHex(keccak256(utf8.encode('forged'))),
+            message.contractId,
+            message.block,
+            proof,
+            json.signature as Hex,
+          ],
+        }),
+      ).rejects.toThrow(/NotActiveWorker|ECDSA/)
+    }
+  })
+
   it('refuses tampered, replayed, stale and misdirected requests with clean codes', async () => {
     const tampered = sealQuery(a, 'get', [])
     const ct = base64urlToBytes(tampered.body.ct)

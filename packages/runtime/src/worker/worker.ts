@@ -9,7 +9,7 @@ import {
   type TeeProvider,
   veilCodeMeasurement,
 } from '@veil/attestation'
-import { deriveContractKeys } from '@veil/crypto'
+import { deriveContractKeys, keccakReady } from '@veil/crypto'
 import { getLedger, reportData } from '@veil/ledger'
 import {
   bytesToBase64url,
@@ -50,6 +50,7 @@ import { ApiError } from '../api/errors.js'
 import { EventHub } from '../api/events.js'
 import { Limiter } from '../api/limiter.js'
 import { WorkerMetrics } from '../api/metrics.js'
+import { OpenThread } from '../api/open-thread.js'
 import { type QueryCrypto, QueryService } from '../api/query.js'
 import { createQueryRoute } from '../api/query-route.js'
 import { type HttpServer, startHttpServer } from '../api/server.js'
@@ -67,6 +68,7 @@ import { SealedCommandOpener } from '../follower/opener.js'
 import { EvmEndpoints } from '../offchain/evm.js'
 import type { OffChainServices } from '../offchain/host.js'
 import type { ContractEngineOptions } from '../sandbox/index.js'
+import { systemRandom } from '../sandbox/random.js'
 import { ClusterContractSecrets, ContractKeyring, type ContractSecrets, StateStore } from '../state/index.js'
 import { runBenchmark } from './benchmark.js'
 import { loadOrCreateIdentity, type WorkerIdentity } from './identity.js'
@@ -104,6 +106,11 @@ export interface WorkerOptions {
   collateral?: () => Promise<unknown>
   /** The primitives for sealed queries and commands (default: node:crypto and noble). */
   queryCrypto?: QueryCrypto
+  /**
+   * Open sealed queries on a second thread (default true, unless `queryCrypto` is given), beside the
+   * event loop; `false` opens them on the event loop. Same bytes either way.
+   */
+  openThread?: boolean
   /**
    * `host[:port]` entries contracts may reach even though they resolve to private addresses (a local
    * test server, an internal API). Everything else non-public is refused (docs/interop.md).
@@ -156,6 +163,9 @@ export class Worker implements Startable {
   private readonly limiter = new Limiter(64, 256)
   private detachSockets: (() => void) | undefined
   private crypto: (QueryCrypto & { dispose?(): void }) | undefined
+  /** Started with the identity, awaited before the first query (docs/architecture.md: the query path). */
+  private openThread: Promise<OpenThread | undefined> | undefined
+  private opener: OpenThread | undefined
   private queries: QueryService | undefined
   private readonly fatal: Promise<Error>
   private onFatal!: (error: Error) => void
@@ -227,10 +237,14 @@ export class Worker implements Startable {
       })
     }
     mkdirSync(this.options.dataDir, { recursive: true })
+    // Answers hash four times each: serve them on the WebAssembly keccak, not on its fallback.
+    await keccakReady
     const random = this.options.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
     const sealed = new SealedFiles(tee)
     const identity = await loadOrCreateIdentity(this.options.dataDir, random, sealed)
     this.identity = identity
+    // Bundles and starts while the worker registers and is provisioned.
+    this.openThread = this.startOpenThread(identity)
     const binding = reportData(
       identity.address,
       identity.x25519PublicKey,
@@ -303,6 +317,9 @@ export class Worker implements Startable {
       logger: this.log,
       signal: this.abort.signal,
     })
+    this.throwIfStopping()
+    // Before anything can answer a query (queries need the contract keys below).
+    this.opener = await this.openThread
     this.throwIfStopping()
     const secrets: ContractSecrets = new ClusterContractSecrets(clusterSecret)
     const contractKeys = new ContractKeyring(secrets)
@@ -459,6 +476,25 @@ export class Worker implements Startable {
     this.options.onBlock?.({ number: header.number, hash: header.hash }, store.stateDigest(), receipts)
   }
 
+  private async startOpenThread(identity: WorkerIdentity): Promise<OpenThread | undefined> {
+    if (this.options.openThread === false || this.options.queryCrypto) return undefined
+    const crypto = this.cryptoFor(identity)
+    return OpenThread.start({
+      x25519PrivateKey: identity.x25519PrivateKey,
+      logger: this.log,
+      fallback: (p) => {
+        const context = crypto.openRequest({
+          privateKey: identity.x25519PrivateKey,
+          enc: p.enc,
+          ct: p.ct,
+          info: new TextEncoder().encode(p.infoKey),
+          aead: p.aead,
+        })
+        return { plaintext: context.plaintext, key: context.exportSecret(p.keyLabel, p.keyLength) }
+      },
+    })
+  }
+
   private cryptoFor(identity: WorkerIdentity): QueryCrypto {
     this.crypto ??=
       this.options.queryCrypto ??
@@ -488,12 +524,13 @@ export class Worker implements Startable {
       engines: () => this.engines,
       crypto,
       clock: this.options.clock ?? systemClock,
-      randomBytes: this.options.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n))),
+      randomBytes: this.options.randomBytes ?? systemRandom,
       keys,
       metrics: this.metrics,
       logger: this.log,
       ...(this.offChain ? { offChain: this.offChain } : {}),
       ...(this.options.network.mining?.billing ? { usage: this.usage } : {}),
+      ...(this.opener?.threaded ? { opener: this.opener } : {}),
     })
     return this.queries.answer(body)
   }
@@ -551,12 +588,16 @@ export class Worker implements Startable {
     this.detachSockets = undefined
     this.crypto?.dispose?.()
     this.crypto = undefined
+    const openThread = this.openThread
+    this.openThread = undefined
     const steps: [string, (() => Promise<void>) | undefined][] = [
       ['mining', this.mining ? () => this.mining?.stop() ?? Promise.resolve() : undefined],
       ['usage claims', this.usageClaims ? () => this.usageClaims?.stop() ?? Promise.resolve() : undefined],
       ['jobs', this.jobs ? () => this.jobs?.stop() ?? Promise.resolve() : undefined],
       ['follower', this.follower ? () => this.follower?.stop() ?? Promise.resolve() : undefined],
       ['http', this.http ? () => this.http?.close() ?? Promise.resolve() : undefined],
+      // After the HTTP server closed: the queries still in flight finish their opens first.
+      ['opening thread', openThread ? async () => (await openThread)?.stop() : undefined],
       ['chain', this.chainReader ? () => this.chainReader?.close() ?? Promise.resolve() : undefined],
       ['engines', this.engines ? () => this.engines?.dispose() ?? Promise.resolve() : undefined],
       ['store', this.store ? () => this.store?.close() ?? Promise.resolve() : undefined],
@@ -573,6 +614,7 @@ export class Worker implements Startable {
     this.usageClaims = undefined
     this.follower = undefined
     this.http = undefined
+    this.opener = undefined
     this.chainReader = undefined
     this.engines = undefined
     this.store = undefined

@@ -58,8 +58,14 @@ export interface QueryResultMeta {
   /** The block the worker's state reflected. */
   block: bigint
   worker: WorkerRef
-  /** The worker's EIP-712 `Answer` signature: a receipt anyone can check (`Registry.verifyAnswer`). */
+  /**
+   * The worker's EIP-712 signature: a receipt anyone can check — of the `Answer` itself
+   * (`Registry.verifyAnswer`), or, when `proof` is set, of the `AnswerBatch` the answer belongs to
+   * (`Registry.verifyBatchedAnswer`).
+   */
   signature: Hex
+  /** The answer's Merkle proof to its batch's signed root, when it was signed as one of a batch. */
+  proof?: Hex[]
   /** Whether `signature` is by `worker.address` (always true unless `allowInvalidSignature`). */
   signatureValid: boolean
   /** keccak256(enc ‖ ct) of the request, as signed. */
@@ -175,6 +181,7 @@ export async function query(client: VeilBaseClient, params: QueryParameters): Pr
           contractId,
           block,
           signature: answer.signature,
+          proof: answer.proof,
         })
         const signatureValid = signer?.toLowerCase() === worker.address.toLowerCase()
         if (!signatureValid && !params.allowInvalidSignature)
@@ -186,6 +193,7 @@ export async function query(client: VeilBaseClient, params: QueryParameters): Pr
           block,
           worker: { address: worker.address, url: worker.url },
           signature: answer.signature,
+          ...(answer.proof ? { proof: answer.proof } : {}),
           signatureValid,
           request: sealed.requestDigest,
           response,

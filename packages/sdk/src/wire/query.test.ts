@@ -1,13 +1,16 @@
 import {
   aeadSeal,
   generateX25519KeyPair,
+  hashAnswerStruct,
   hashQueryCall,
   hashQueryRequest,
   hpkeQueryInfo,
   keccak256,
+  merkleTree,
   nodeHpke,
   setupBaseR,
   signAnswer,
+  signAnswerBatch,
 } from '@veil/crypto'
 import { webHpke } from '@veil/crypto/web'
 import { base64urlToBytes, decodeValue, encodeValue, type Hex } from '@veil/protocol'
@@ -161,6 +164,37 @@ describe('sealed queries', () => {
     expect(() => parseQueryAnswer({ ...good, block: 1 })).toThrow(/"block"/)
     expect(() => parseQueryAnswer({ ...good, ct: undefined })).toThrow(/"ct"/)
     expect(() => parseQueryAnswer({ ...good, signature: '0x12' })).toThrow(/"signature"/)
+    const proof = [`0x${'22'.repeat(32)}`, `0x${'33'.repeat(32)}`]
+    expect(parseQueryAnswer({ ...good, proof })).toEqual({ ...good, proof })
+    for (const bad of [[], 'x', ['0x12'], [5], new Array(33).fill(proof[0])]) {
+      expect(() => parseQueryAnswer({ ...good, proof: bad })).toThrow(/"proof"/)
+    }
+  })
+
+  it('verifies an answer signed as one of a batch, with its proof', async () => {
+    const sealed = await seal()
+    const other = await seal()
+    const { answer } = answerAsWorker(sealed.body, { ok: true, result: 1, fuel: 1 })
+    const { answer: otherAnswer } = answerAsWorker(other.body, { ok: true, result: 2, fuel: 1 })
+    const message = (s: typeof sealed, a: typeof answer) => ({
+      request: s.requestDigest,
+      response: responseDigest(a.ct),
+      contractId: 3n,
+      block: 42n,
+    })
+    const { root, proofs } = merkleTree([
+      hashAnswerStruct(message(sealed, answer)),
+      hashAnswerStruct(message(other, otherAnswer)),
+    ])
+    const signature = signAnswerBatch(workerKey, domain, root)
+    const proof = (proofs[0] ?? []).map((node) => bytesToHex(node))
+    const parsed = parseQueryAnswer({ ...answer, signature, proof })
+    const base = { chainId: 31337, registry, ...message(sealed, answer), signature: parsed.signature }
+    expect(answerSigner({ ...base, proof: parsed.proof })).toBe(worker.address)
+    expect(answerSigner(base)).not.toBe(worker.address) // a batch signature needs its proof
+    expect(answerSigner({ ...base, proof: (proofs[1] ?? []).map((node) => bytesToHex(node)) })).not.toBe(
+      worker.address,
+    )
   })
 
   it('digests the call for QueryAuth as keccak256 of the canonical { method, args }', () => {

@@ -119,7 +119,16 @@ export interface QueryAnswerBody {
   block: string
   ct: string
   signature: Hex
+  /**
+   * When the worker signed this answer as one of a batch: the Merkle proof from the answer's `Answer`
+   * struct hash to the root it signed as `AnswerBatch(root)` (docs/protocol.md).
+   */
+  proof?: Hex[]
 }
+
+/** Most hashes a proof may carry (a batch of 2^32 answers; workers sign at most 256 at once). */
+const MAX_PROOF_HASHES = 32
+const HASH = /^0x[0-9a-fA-F]{64}$/
 
 /** Validates the shape of an answer; throws a plain Error naming the bad field. */
 export function parseQueryAnswer(value: unknown): QueryAnswerBody {
@@ -132,12 +141,23 @@ export function parseQueryAnswer(value: unknown): QueryAnswerBody {
   if (typeof a.ct !== 'string') throw new Error('answer "ct" is missing')
   if (typeof a.signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(a.signature))
     throw new Error('answer "signature" is not a 65-byte signature')
+  const proof = a.proof
+  if (
+    proof !== undefined &&
+    (!Array.isArray(proof) ||
+      proof.length === 0 ||
+      proof.length > MAX_PROOF_HASHES ||
+      !proof.every((node) => typeof node === 'string' && HASH.test(node)))
+  ) {
+    throw new Error(`answer "proof" is not a list of 1 to ${MAX_PROOF_HASHES} 32-byte hashes`)
+  }
   return {
     v: 1,
     worker: a.worker as Address,
     block: a.block,
     ct: a.ct,
     signature: a.signature as Hex,
+    ...(proof ? { proof: proof as Hex[] } : {}),
   }
 }
 
@@ -172,8 +192,9 @@ export function responseDigest(ct: string): Hex {
 }
 
 /**
- * The signer of an answer's EIP-712 `Answer` signature, or `undefined` when the signature is malformed.
- * Compare it with the worker's registered address.
+ * The signer of an answer — of its EIP-712 `Answer` signature, or with a `proof`, of its batch's
+ * `AnswerBatch` signature — or `undefined` when the signature is malformed. Compare it with the worker's
+ * registered address.
  */
 export function answerSigner(params: {
   chainId: number
@@ -183,6 +204,7 @@ export function answerSigner(params: {
   contractId: bigint
   block: bigint
   signature: Hex
+  proof?: readonly Hex[] | undefined
 }): Address | undefined {
   try {
     return recoverAnswerSigner(
@@ -194,6 +216,7 @@ export function answerSigner(params: {
         block: params.block,
       },
       params.signature,
+      params.proof,
     )
   } catch {
     return undefined
