@@ -1,7 +1,7 @@
 /**
  * `AnswerSigner`: signs answers once per event-loop turn. Every answer finished in one turn of the
- * event loop (under load, all the queries read in that turn's poll phase: 15–16 at a time with 16
- * clients) is a leaf of one Merkle tree whose root the worker signs once, as an EIP-712
+ * event loop (under load, the queries whose requests opened in that turn: about 8 at a time with the
+ * bench's 16 clients) is a leaf of one Merkle tree whose root the worker signs once, as an EIP-712
  * `AnswerBatch(root)`; each answer carries its proof. An answer alone in its turn (an idle worker, a
  * sequential client) is signed as a plain `Answer`, exactly as before batching, and carries no proof.
  *
@@ -11,6 +11,7 @@
  */
 import { type AnswerMessage, hashAnswerStruct, merkleTree } from '@veil/crypto'
 import type { Hex } from '@veil/protocol'
+import { bytesToHex } from 'viem'
 
 /** An answer's signature, and its Merkle proof when it was signed as one of a batch. */
 export interface SignedAnswer {
@@ -80,14 +81,10 @@ export class AnswerSigner {
       const { root, proofs } = merkleTree(batch.map((w) => hashAnswerStruct(w.answer)))
       const signature = this.options.signAnswerBatch(root)
       batch.forEach((waiting, i) => {
-        waiting.resolve({ signature, proof: (proofs[i] ?? []).map(toHex) })
+        waiting.resolve({ signature, proof: (proofs[i] ?? []).map((node) => bytesToHex(node)) })
       })
     } catch (error) {
       for (const waiting of batch) waiting.reject(error)
     }
   }
-}
-
-function toHex(bytes: Uint8Array): Hex {
-  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`
 }

@@ -14,6 +14,13 @@ import {
 import type { Clock, Hex } from '@veil/protocol'
 import type { QueryCrypto } from './query.js'
 
+/** `QueryCrypto.openRequest` on node:crypto: opens an HPKE base-mode request; throws if it does not open. */
+export const openSealedRequest: QueryCrypto['openRequest'] = ({ privateKey, enc, ct, info, aead, aad }) => {
+  const context = setupBaseR({ recipientPrivateKey: privateKey, enc, info, aead })
+  const plaintext = context.open(ct, aad)
+  return { plaintext, exportSecret: (label, length) => context.export(label, length) }
+}
+
 /**
  * The query primitives on node:crypto (HPKE, AEAD) and noble (EIP-712), answer signatures and `auth`
  * recovery on libsecp256k1 where its binding loads. Without it, a signer precomputes signature nonces
@@ -44,11 +51,7 @@ export function createNodeQueryCrypto(options: {
     return signer
   }
   return {
-    openRequest({ privateKey, enc, ct, info, aead, aad }) {
-      const context = setupBaseR({ recipientPrivateKey: privateKey, enc, info, aead })
-      const plaintext = context.open(ct, aad)
-      return { plaintext, exportSecret: (label, length) => context.export(label, length) }
-    },
+    openRequest: openSealedRequest,
     seal: (aead, key, nonce, aad, plaintext) => aeadSeal({ aead, key, nonce, aad, plaintext }),
     keccak256,
     signAnswer: (answer) => signAnswer(answerSigner(), domain, answer),

@@ -3,12 +3,13 @@
  * a `worker_threads` Worker. It opens queries sealed to the worker's X25519 key (HPKE base mode) and
  * exports the answer's key, one message in and one message out per request.
  *
- * It imports only `@veil/crypto`, the same code the event loop runs when the thread is not there, so
- * both give identical bytes.
+ * It runs `openOnEventLoop` with `openSealedRequest`: the very code the event loop runs when the thread
+ * is not there, so both give identical bytes.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { setupBaseR } from '@veil/crypto'
+import { openSealedRequest } from './crypto.js'
 import type { OpenJob, OpenResult, ThreadData } from './open-thread-protocol.js'
+import { openOnEventLoop } from './request-opener.js'
 
 const port = parentPort
 if (!port) throw new Error('the request-opening thread must run in a worker thread')
@@ -16,20 +17,12 @@ const data = workerData as ThreadData
 const privateKey = Uint8Array.from(data.x25519PrivateKey)
 data.x25519PrivateKey.fill(0) // the only copy left is this thread's own
 
-// The info of a contract's queries is the same array for every request (see hpke-node's context cache).
-const infos = new Map<string, Uint8Array>()
+// The very function the event loop opens with when the thread is not there.
+const openHere = openOnEventLoop({ openRequest: openSealedRequest }, privateKey)
 
 function open(job: OpenJob): OpenResult {
   try {
-    let info = infos.get(job.infoKey)
-    if (info === undefined) {
-      info = new TextEncoder().encode(job.infoKey)
-      if (infos.size >= 256) infos.clear()
-      infos.set(job.infoKey, info)
-    }
-    const context = setupBaseR({ recipientPrivateKey: privateKey, enc: job.enc, info, aead: job.aead })
-    const plaintext = context.open(job.ct)
-    return { id: job.id, plaintext, key: context.export(job.keyLabel, job.keyLength) }
+    return { id: job.id, ...openHere(job) }
   } catch {
     // Tampered, truncated, or sealed to another key: the reason is not the caller's to learn.
     return { id: job.id }

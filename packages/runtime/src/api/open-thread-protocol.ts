@@ -1,5 +1,5 @@
 /** Messages between the event loop and the request-opening thread (`open-thread.ts`, `open-thread-main.ts`). */
-import type { QueryAead } from './query.js'
+import type { OpenParams } from './request-opener.js'
 
 /** What the thread starts with (its `workerData`); the key array is a moved copy, zeroed once imported. */
 export interface ThreadData {
@@ -7,15 +7,8 @@ export interface ThreadData {
 }
 
 /** Open an HPKE request sealed to the worker's key, and export one secret from its context. */
-export interface OpenJob {
+export interface OpenJob extends OpenParams {
   id: number
-  enc: Uint8Array
-  ct: Uint8Array
-  /** The HPKE info, as text (the thread encodes and keeps it). */
-  infoKey: string
-  aead: QueryAead
-  keyLabel: string
-  keyLength: number
 }
 
 /** `plaintext` and `key` when the request opened; neither when it did not. */

@@ -1,7 +1,8 @@
 import { generateX25519KeyPair, setupBaseR, setupBaseS } from '@veil/crypto'
 import { silentLogger } from '@veil/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type OpenParams, OpenThread, RequestNotOpenedError } from './open-thread.js'
+import { OpenThread, RequestNotOpenedError } from './open-thread.js'
+import type { OpenParams } from './request-opener.js'
 
 const utf8 = new TextEncoder()
 const INFO = 'veil/v1/query/31337/0xregistry/0xworker/1'

@@ -17,14 +17,7 @@ import { Worker } from 'node:worker_threads'
 import type { Logger } from '@veil/protocol'
 import { bundledOnce, runtimeSource } from '../script-bundle.js'
 import type { OpenJob, OpenResult, ThreadData } from './open-thread-protocol.js'
-
-/** An opened request: its plaintext and the secret exported for its answer. */
-export interface OpenedRequest {
-  plaintext: Uint8Array
-  key: Uint8Array
-}
-
-export type OpenParams = Omit<OpenJob, 'id'>
+import type { OpenedRequest, OpenParams, RequestOpener } from './request-opener.js'
 
 /** The request does not open with the worker's key (tampered, truncated, or sealed to another key). */
 export class RequestNotOpenedError extends Error {
@@ -36,7 +29,7 @@ export class RequestNotOpenedError extends Error {
 
 export interface OpenThreadOptions {
   x25519PrivateKey: Uint8Array
-  /** The same work on the event loop; throws if the request does not open. */
+  /** The same work on the event loop (`openOnEventLoop`); throws if the request does not open. */
   fallback(params: OpenParams): OpenedRequest
   logger: Logger
   /** How long the thread may take to start before the event loop is used instead (default 15 s). */
@@ -51,7 +44,7 @@ interface Pending {
 
 const STOP_GRACE_MS = 2_000
 
-export class OpenThread {
+export class OpenThread implements RequestOpener {
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   private stopping = false

@@ -26,7 +26,7 @@ import { ApiError } from './errors.js'
 import { answerLogsQuery, queryLogText } from './logs.js'
 import type { WorkerMetrics } from './metrics.js'
 import { NonceWindow } from './nonces.js'
-import type { OpenedRequest, OpenParams } from './open-thread.js'
+import { eventLoopOpener, type RequestOpener } from './request-opener.js'
 import type { UsageMeter } from './usage.js'
 
 export type QueryAead = 'aes-128-gcm' | 'chacha20-poly1305'
@@ -87,10 +87,10 @@ export interface QueryServiceOptions {
   /** Meters answered queries for usage receipts, on a network with billing. */
   usage?: UsageMeter
   /**
-   * Opens requests off the event loop (the worker's `OpenThread`); without it, `crypto` opens them here.
-   * Both give identical bytes.
+   * Opens requests (the worker's `OpenThread`, off the event loop); default: `crypto` on the event
+   * loop. Both give identical bytes.
    */
-  opener?: { open(params: OpenParams): Promise<OpenedRequest> }
+  opener?: RequestOpener
 }
 
 const RESPONSE_KEY_LABEL = 'veil/v1/response'
@@ -110,22 +110,22 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
 export class QueryService {
   /** Nonces answered within the replay window, by expiry; Map order is insertion order, i.e. by expiry. */
   /** The HPKE info of each contract's queries (the contracts a worker runs are few). */
-  private readonly infos = new Map<string, { text: string; bytes: Uint8Array }>()
+  private readonly infos = new Map<string, string>()
   /** Contract records and code as of the committed block `deployedAt`, read once per block. */
   private readonly deployedContracts = new Map<string, DeployedContract>()
   private deployedAt: Hex | undefined
   private readonly skewMs: number
   private readonly nonces: NonceWindow
   private readonly signer: AnswerSigner
+  private readonly opener: RequestOpener
   /** The duration histogram's two series, bound once (prom-client hashes the labels on every call). */
-  private readonly durations:
-    | { answered: { observe(seconds: number): void }; refused: { observe(seconds: number): void } }
-    | undefined
+  private readonly durations: Record<'answered' | 'refused', { observe(seconds: number): void }> | undefined
 
   constructor(private readonly options: QueryServiceOptions) {
     this.skewMs = options.skewMs ?? 60_000
     this.nonces = new NonceWindow(2 * this.skewMs, options.maxNonces)
     const { crypto, metrics } = options
+    this.opener = options.opener ?? eventLoopOpener(crypto, options.worker.x25519PrivateKey)
     this.signer = new AnswerSigner({
       signAnswer: (answer) => crypto.signAnswer(answer),
       signAnswerBatch: (root) => crypto.signAnswerBatch(root),
@@ -178,47 +178,31 @@ export class QueryService {
     let info = this.infos.get(request.contract)
     if (!info) {
       // Only deployed contracts get here, so the cache grows no faster than the cluster's contracts.
-      const text = `veil/v1/query/${this.options.chainId}/${this.options.registry.toLowerCase()}/${worker.address.toLowerCase()}/${request.contract}`
-      info = { text, bytes: utf8.encode(text) }
+      info = `veil/v1/query/${this.options.chainId}/${this.options.registry.toLowerCase()}/${worker.address.toLowerCase()}/${request.contract}`
       this.infos.set(request.contract, info)
     }
-    const keyLength = AEAD_KEY_BYTES[request.aead]
-    const opener = this.options.opener
     let opened: { plaintext: Uint8Array; key: Uint8Array }
     try {
-      if (opener) {
-        opened = await opener.open({
-          enc: request.enc,
-          ct: request.ct,
-          infoKey: info.text,
-          aead: request.aead,
-          keyLabel: RESPONSE_KEY_LABEL,
-          keyLength,
-        })
-      } else {
-        const context = crypto.openRequest({
-          privateKey: worker.x25519PrivateKey,
-          enc: request.enc,
-          ct: request.ct,
-          info: info.bytes,
-          aead: request.aead,
-        })
-        opened = { plaintext: context.plaintext, key: context.exportSecret(RESPONSE_KEY_LABEL, keyLength) }
-      }
+      opened = await this.opener.open({
+        enc: request.enc,
+        ct: request.ct,
+        infoKey: info,
+        aead: request.aead,
+        keyLabel: RESPONSE_KEY_LABEL,
+        keyLength: AEAD_KEY_BYTES[request.aead],
+      })
     } catch {
       // Tampered, truncated, or sealed to another worker's key: the reason is not ours to reveal.
       throw new ApiError(400, 'DECRYPT_FAILED', 'the request does not open with this worker’s key')
     }
-    if (opener) {
-      // Blocks may have committed while the thread opened the request: answer at the latest one (the
-      // sandbox reads the latest committed state, and the answer must name the block it reflects).
-      const latest = store.cursor()
-      if (latest && latest.hash !== cursor.hash) {
-        cursor = latest
-        const current = this.deployed(store, cursor.hash, request.contract)
-        if (!current) throw unknownContract(request.contract)
-        deployed = current
-      }
+    // Blocks may have committed while the request was opened (on a thread, it takes a while): answer at
+    // the latest one, since the sandbox reads the latest committed state and the answer names its block.
+    const latest = store.cursor()
+    if (latest && latest.hash !== cursor.hash) {
+      cursor = latest
+      const current = this.deployed(store, cursor.hash, request.contract)
+      if (!current) throw unknownContract(request.contract)
+      deployed = current
     }
     const query = parseQuery(opened.plaintext)
     const now = this.options.clock.now()

@@ -14,6 +14,8 @@ const AEAD_BY_ID: Record<number, QueryAead> = { 1: 'aes-128-gcm', 3: 'chacha20-p
  */
 export class SealedCommandOpener implements CommandOpener {
   private readonly keys = new Map<string, Uint8Array>()
+  /** Each contract's HPKE info, encoded once: the same array every time keeps HPKE's per-info cache hitting. */
+  private readonly infos = new Map<string, Uint8Array>()
 
   constructor(
     private readonly options: {
@@ -32,9 +34,7 @@ export class SealedCommandOpener implements CommandOpener {
     if (!aead)
       throw new PayloadError('unknown AEAD in the sealed payload', `id 0x${(body[0] ?? 0).toString(16)}`)
     if (body.length < 1 + 32 + 16) throw new PayloadError('the sealed payload is truncated')
-    const info = new TextEncoder().encode(
-      `veil/v1/command/${this.options.chainId}/${this.options.contractsAddress.toLowerCase()}/${context.contractId}`,
-    )
+    const info = this.info(context.contractId)
     let opened: ReturnType<QueryCrypto['openRequest']>
     try {
       opened = this.options.crypto.openRequest({
@@ -51,6 +51,17 @@ export class SealedCommandOpener implements CommandOpener {
       )
     }
     return { plaintext: opened.plaintext, receiptKey: opened.exportSecret('veil/v1/receipt', 16) }
+  }
+
+  private info(contractId: string): Uint8Array {
+    let info = this.infos.get(contractId)
+    if (!info) {
+      info = new TextEncoder().encode(
+        `veil/v1/command/${this.options.chainId}/${this.options.contractsAddress.toLowerCase()}/${contractId}`,
+      )
+      this.infos.set(contractId, info)
+    }
+    return info
   }
 
   private privateKey(contractId: string): Uint8Array {

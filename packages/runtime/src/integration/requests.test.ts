@@ -101,45 +101,53 @@ describe('confidential requests against live workers', () => {
     }
   }
 
-  it('answers a sealed query with a sealed result, signed by the worker, verifiable on chain', async () => {
-    const sealed = sealQuery(a, 'get', [])
-    const { status, json } = await post(a.url, sealed.body)
-    expect(status).toBe(200)
-    expect(json).toMatchObject({ v: 1, worker: a.address })
-    expect(openAnswer(sealed, json)).toMatchObject({ ok: true, result: 7 })
-
-    const message = {
+  /** The `Answer` a worker signed for `sealed` and its answer `json`. */
+  function answerMessage(sealed: ReturnType<typeof sealQuery>, json: Record<string, unknown>) {
+    return {
       request: toHex(hashQueryRequest(sealed.enc, sealed.ct)),
       response: toHex(keccak256(base64urlToBytes(json.ct as string))),
       contractId: counter,
       block: BigInt(json.block as string),
     }
+  }
+
+  /** `Registry.verifyAnswer`, or `verifyBatchedAnswer` given a proof: the signer, or a revert. */
+  function verifyOnChain(message: ReturnType<typeof answerMessage>, signature: Hex, proof?: Hex[]) {
+    const fields = [message.request, message.response, message.contractId, message.block] as const
+    const call = { address: cluster.ledger.addresses.registry, abi: Registry.abi }
+    return proof
+      ? cluster.ledger.publicClient.readContract({
+          ...call,
+          functionName: 'verifyBatchedAnswer',
+          args: [...fields, proof, signature],
+        })
+      : cluster.ledger.publicClient.readContract({
+          ...call,
+          functionName: 'verifyAnswer',
+          args: [...fields, signature],
+        })
+  }
+
+  const forged = (message: ReturnType<typeof answerMessage>) => ({
+    ...message,
+    response: toHex(keccak256(utf8.encode('forged'))),
+  })
+
+  it('answers a sealed query with a sealed result, signed by the worker, verifiable on chain', async () => {
+    const sealed = sealQuery(a, 'get', [])
+    const { status, json } = await post(a.url, sealed.body)
+    expect(status).toBe(200)
+    expect(json).toMatchObject({ v: 1, worker: a.address })
+    expect(json.proof).toBeUndefined() // alone in its turn: a plain Answer signature
+    expect(openAnswer(sealed, json)).toMatchObject({ ok: true, result: 7 })
+
+    const message = answerMessage(sealed, json)
+    const signature = json.signature as Hex
     const domain = { chainId: 31337, verifyingContract: cluster.ledger.addresses.registry }
-    expect(recoverAnswerSigner(domain, message, json.signature as Hex).toLowerCase()).toBe(
-      a.address.toLowerCase(),
-    )
-    const onChain = await cluster.ledger.publicClient.readContract({
-      address: cluster.ledger.addresses.registry,
-      abi: Registry.abi,
-      functionName: 'verifyAnswer',
-      args: [message.request, message.response, message.contractId, message.block, json.signature as Hex],
-    })
-    expect(onChain.toLowerCase()).toBe(a.address.toLowerCase())
+    expect(recoverAnswerSigner(domain, message, signature).toLowerCase()).toBe(a.address.toLowerCase())
+    expect((await verifyOnChain(message, signature)).toLowerCase()).toBe(a.address.toLowerCase())
     // A forged answer (another response digest) does not verify as an active worker.
-    await expect(
-      cluster.ledger.publicClient.readContract({
-        address: cluster.ledger.addresses.registry,
-        abi: Registry.abi,
-        functionName: 'verifyAnswer',
-        args: [
-          message.request,
-          toHex(keccak256(utf8.encode('forged'))),
-          message.contractId,
-          message.block,
-          json.signature as Hex,
-        ],
-      }),
-    ).rejects.toThrow(/NotActiveWorker/)
+    await expect(verifyOnChain(forged(message), signature)).rejects.toThrow(/NotActiveWorker/)
   })
 
   it('signs the answers of one turn once: each verifies with its proof, in TypeScript and on chain', async () => {
@@ -157,47 +165,15 @@ describe('confidential requests against live workers', () => {
     for (const { sealed, json } of batched) {
       expect(openAnswer(sealed, json)).toMatchObject({ ok: true, result: 7 })
       const proof = json.proof as Hex[]
-      const message = {
-        request: toHex(hashQueryRequest(sealed.enc, sealed.ct)),
-        response: toHex(keccak256(base64urlToBytes(json.ct as string))),
-        contractId: counter,
-        block: BigInt(json.block as string),
-      }
-      expect(recoverAnswerSigner(domain, message, json.signature as Hex, proof).toLowerCase()).toBe(
+      const signature = json.signature as Hex
+      const message = answerMessage(sealed, json)
+      expect(recoverAnswerSigner(domain, message, signature, proof).toLowerCase()).toBe(
         a.address.toLowerCase(),
       )
-      const args = [message.request, message.response, message.contractId, message.block] as const
-      const onChain = await cluster.ledger.publicClient.readContract({
-        address: cluster.ledger.addresses.registry,
-        abi: Registry.abi,
-        functionName: 'verifyBatchedAnswer',
-        args: [...args, proof, json.signature as Hex],
-      })
-      expect(onChain.toLowerCase()).toBe(a.address.toLowerCase())
+      expect((await verifyOnChain(message, signature, proof)).toLowerCase()).toBe(a.address.toLowerCase())
       // A batch signature is no Answer signature, and a forged response does not verify either.
-      await expect(
-        cluster.ledger.publicClient.readContract({
-          address: cluster.ledger.addresses.registry,
-          abi: Registry.abi,
-          functionName: 'verifyAnswer',
-          args: [...args, json.signature as Hex],
-        }),
-      ).rejects.toThrow(/NotActiveWorker|ECDSA/)
-      await expect(
-        cluster.ledger.publicClient.readContract({
-          address: cluster.ledger.addresses.registry,
-          abi: Registry.abi,
-          functionName: 'verifyBatchedAnswer',
-          args: [
-            message.request,
-            toHex(keccak256(utf8.encode('forged'))),
-            message.contractId,
-            message.block,
-            proof,
-            json.signature as Hex,
-          ],
-        }),
-      ).rejects.toThrow(/NotActiveWorker|ECDSA/)
+      await expect(verifyOnChain(message, signature)).rejects.toThrow(/NotActiveWorker|ECDSA/)
+      await expect(verifyOnChain(forged(message), signature, proof)).rejects.toThrow(/NotActiveWorker|ECDSA/)
     }
   })
 

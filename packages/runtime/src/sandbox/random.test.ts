@@ -53,6 +53,18 @@ describe('pooled system randomness', () => {
     expect(random(64).length).toBe(64)
   })
 
+  it('refuses a bad length without disturbing what it hands out next', () => {
+    const random = pooledRandom(256)
+    const seen = new Set<string>()
+    for (const bad of [-1, -16, Number.NaN, 1.5, Number.POSITIVE_INFINITY]) {
+      expect(() => random(bad)).toThrow(RangeError)
+      const draw = random(16)
+      expect(draw.length).toBe(16)
+      expect(seen.has(hex(draw))).toBe(false)
+      seen.add(hex(draw))
+    }
+  })
+
   it('looks uniform (every byte value appears)', () => {
     const random = pooledRandom()
     const counts = new Array<number>(256).fill(0)

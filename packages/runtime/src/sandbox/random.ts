@@ -22,6 +22,10 @@ export function pooledRandom(poolBytes = POOL_BYTES): RandomSource {
   const pool = new Uint8Array(poolBytes)
   let offset = poolBytes
   return (length) => {
+    // A bad length must never move the offset: a negative one would hand out the same bytes again, NaN
+    // would make every later draw empty (and a seed built from one, zeros).
+    if (!Number.isSafeInteger(length) || length < 0)
+      throw new RangeError(`random byte count must be a non-negative integer, got ${length}`)
     if (length > poolBytes / 4) return randomFillSync(new Uint8Array(length))
     if (offset + length > poolBytes) {
       randomFillSync(pool)

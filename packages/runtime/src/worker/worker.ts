@@ -53,6 +53,7 @@ import { WorkerMetrics } from '../api/metrics.js'
 import { OpenThread } from '../api/open-thread.js'
 import { type QueryCrypto, QueryService } from '../api/query.js'
 import { createQueryRoute } from '../api/query-route.js'
+import { openOnEventLoop } from '../api/request-opener.js'
 import { type HttpServer, startHttpServer } from '../api/server.js'
 import { attachEventSockets } from '../api/sockets.js'
 import { UsageMeter } from '../api/usage.js'
@@ -482,16 +483,7 @@ export class Worker implements Startable {
     return OpenThread.start({
       x25519PrivateKey: identity.x25519PrivateKey,
       logger: this.log,
-      fallback: (p) => {
-        const context = crypto.openRequest({
-          privateKey: identity.x25519PrivateKey,
-          enc: p.enc,
-          ct: p.ct,
-          info: new TextEncoder().encode(p.infoKey),
-          aead: p.aead,
-        })
-        return { plaintext: context.plaintext, key: context.exportSecret(p.keyLabel, p.keyLength) }
-      },
+      fallback: openOnEventLoop(crypto, identity.x25519PrivateKey),
     })
   }
 
@@ -530,7 +522,8 @@ export class Worker implements Startable {
       logger: this.log,
       ...(this.offChain ? { offChain: this.offChain } : {}),
       ...(this.options.network.mining?.billing ? { usage: this.usage } : {}),
-      ...(this.opener?.threaded ? { opener: this.opener } : {}),
+      // Even when its thread is gone, it opens on the event loop, with the same answers.
+      ...(this.opener ? { opener: this.opener } : {}),
     })
     return this.queries.answer(body)
   }
